@@ -1,0 +1,54 @@
+"""Options and helpers shared by the sub-commands: --kb, --format, loading with progress."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Iterable
+
+from ..layout import Layout
+from ..load import KnowledgeBase, load
+from .render import FORMATS
+
+
+def add_kb_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kb", metavar="DIR", default=None,
+                        help="knowledge-base directory of the bundled layout (kb/, and optionally ontology/, "
+                             "rules/, queries/); default: the bundled knowledge base")
+
+
+def add_format_option(parser: argparse.ArgumentParser, choices=FORMATS, default="table") -> None:
+    parser.add_argument("--format", choices=choices, default=default,
+                        help=f"output format (default: {default})")
+
+
+def command(sub, name: str, handler, help: str, description: str | None = None) -> argparse.ArgumentParser:
+    """Add a sub-command with the --kb option every command takes."""
+    parser = sub.add_parser(name, help=help, description=description or help)
+    add_kb_option(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def layout_of(args) -> Layout:
+    return Layout.at(getattr(args, "kb", None))
+
+
+def progress(items: Iterable, label: str) -> Iterable:
+    """A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, tests)."""
+    items = list(items)
+    if not sys.stderr.isatty() or len(items) < 2:
+        yield from items
+        return
+    total = len(items)
+    for done, item in enumerate(items, 1):
+        filled = int(30 * done / total)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+        sys.stderr.flush()
+        yield item
+    sys.stderr.write("\r" + " " * (len(label) + 45) + "\r")
+    sys.stderr.flush()
+
+
+def load_kb(args) -> KnowledgeBase:
+    return load(layout_of(args), progress=lambda files: progress(files, "loading"))

@@ -1,0 +1,172 @@
+"""One error type per kind of user mistake, each carrying where it happened and what to write instead.
+
+Every error that reaches the command line is a PolicyKBError: it prints as
+``FILE:LINE:COL: message`` followed by a hint, and the command exits with status 1 (2 for usage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a user's file: path plus optional 1-based line and column (or row and column name)."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class PolicyKBError(Exception):
+    """Base class: a problem in the user's input, reported with location and hint."""
+
+    exit_code = 1
+    kind = "error"
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def as_dict(self) -> dict:
+        loc = self.location or Location()
+        return {
+            "kind": self.kind,
+            "file": loc.file,
+            "line": loc.line,
+            "column": loc.column,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class UsageError(PolicyKBError):
+    """The command line itself is wrong (unknown scheme, missing argument)."""
+
+    exit_code = 2
+    kind = "usage"
+
+
+class TurtleSyntaxError(PolicyKBError):
+    """A Turtle file in the ontology or knowledge base does not parse."""
+
+    kind = "turtle-syntax"
+
+
+class LayoutError(PolicyKBError):
+    """A knowledge-base directory does not have the expected layout."""
+
+    kind = "layout"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One failed check of the knowledge base, in words an office worker can act on."""
+
+    message: str
+    focus: str | None = None
+    focus_label: str | None = None
+    path: str | None = None
+    value: str | None = None
+    severity: str = "Violation"
+    file: str | None = None
+    line: int | None = None
+    shape: str | None = None
+    check: str = "shacl"
+
+    def __str__(self) -> str:
+        where = self.file or "<knowledge base>"
+        if self.line:
+            where += f":{self.line}"
+        subject = self.focus or ""
+        if self.focus_label:
+            subject += f" ({self.focus_label})"
+        head = f"{where}: {self.severity.lower()}: {subject}" if subject else f"{where}: {self.severity.lower()}"
+        if self.path:
+            head += f" — {self.path}"
+        text = f"{head}\n  {self.message}"
+        if self.value:
+            text += f"\n  value found: {self.value}"
+        return text
+
+
+class ValidationError(PolicyKBError):
+    """The knowledge base breaks its shapes or integrity checks."""
+
+    kind = "validation"
+
+    def __init__(self, violations: list[Violation], *, context: str = "the knowledge base"):
+        count = sum(1 for v in violations if v.severity == "Violation")
+        super().__init__(f"{context} has {count} violation(s)")
+        self.violations = violations
+
+    def __str__(self) -> str:
+        lines = [str(v) for v in self.violations]
+        lines.append(self.message)
+        return "\n".join(lines)
+
+
+class RuleError(PolicyKBError):
+    """A rule file is malformed, refers to something unknown, or breaks the rubric's arithmetic."""
+
+    kind = "rule"
+
+
+class RuleErrors(PolicyKBError):
+    """Several problems found in one rule file; all are reported at once."""
+
+    kind = "rule"
+
+    def __init__(self, errors: list[RuleError]):
+        super().__init__(f"{len(errors)} problem(s) in rule file")
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join([str(e) for e in self.errors] + [self.message])
+
+
+class LedgerError(PolicyKBError):
+    """A ledger (台账) row or cell cannot be imported."""
+
+    kind = "ledger"
+
+
+class QueryError(PolicyKBError):
+    """A SPARQL query does not parse, or a parameter is missing or of the wrong type."""
+
+    kind = "query"
+
+
+class EngineError(PolicyKBError):
+    """The rule engine lost or failed to process facts; the result would be wrong, so it stops."""
+
+    kind = "engine"
+
+
+@dataclass
+class ErrorList:
+    """Collects errors of one kind so that a check can report all of them, not only the first."""
+
+    errors: list = field(default_factory=list)
+
+    def add(self, error: PolicyKBError) -> None:
+        self.errors.append(error)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)

@@ -1,0 +1,77 @@
+"""Where the ontology, knowledge base, rules and queries live.
+
+The bundled copies ship inside the wheel (policykb/_bundle); in a source checkout they are the
+top-level folders of the repository. ``--kb DIR`` points at another directory of the same layout:
+DIR/kb holds the Turtle knowledge base (or DIR itself, when it has no kb/ folder), and DIR/ontology,
+DIR/rules and DIR/queries are used when present, the bundled ones otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import LayoutError
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def bundled_root() -> Path:
+    """The directory holding the bundled ontology/, kb/, rules/ and queries/."""
+    packaged = _PACKAGE / "_bundle"
+    if (packaged / "kb").is_dir():
+        return packaged
+    source = _PACKAGE.parent.parent  # engine/policykb -> repository root
+    if (source / "kb").is_dir() and (source / "ontology").is_dir():
+        return source
+    raise LayoutError(
+        "cannot find the bundled knowledge base",
+        hint="reinstall policykb (pip install .) or pass --kb DIR",
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The four folders one run works on."""
+
+    root: Path
+    kb: Path
+    ontology: Path
+    rules: Path
+    queries: Path
+
+    @classmethod
+    def bundled(cls) -> "Layout":
+        return cls.at(bundled_root())
+
+    @classmethod
+    def at(cls, directory: str | Path | None) -> "Layout":
+        base = bundled_root()
+        if directory is None:
+            root = base
+        else:
+            root = Path(directory).resolve()
+            if not root.is_dir():
+                raise LayoutError(f"knowledge-base directory {directory} does not exist",
+                                  hint="pass --kb with an existing directory that holds kb/ (or Turtle files)")
+        kb = root / "kb" if (root / "kb").is_dir() else root
+
+        def pick(name: str) -> Path:
+            own = root / name
+            return own if own.is_dir() else base / name
+
+        return cls(root=root, kb=kb, ontology=pick("ontology"), rules=pick("rules"), queries=pick("queries"))
+
+    def relative(self, path: Path) -> str:
+        """A path as messages show it: relative to the layout root when inside it."""
+        path = Path(path).resolve()
+        for anchor in (self.root, self.ontology.parent, self.rules.parent):
+            try:
+                return path.relative_to(anchor).as_posix()
+            except ValueError:
+                continue
+        return str(path)
+
+    def rule_files(self) -> list[Path]:
+        """Scheme files in rules/ (test-case files excluded)."""
+        return sorted(p for p in self.rules.glob("*.yaml") if not p.name.endswith(".tests.yaml"))
