@@ -123,7 +123,7 @@ def test_info_counts_what_is_loaded(cli):
     assert result.code == 0, result.err
     info = json.loads(result.out)
     assert info["catalogue items"] == 335
-    assert info["named measures"] == 39  # 5 real (shared/reference) + 34 sample
+    assert info["named measures"] == 49  # 5 real (shared/reference) + 34 Fujian sample + 10 Zhejiang sample
     assert info["units"] >= 20
     assert info["triples"] > 2000
     assert "rules/fujian-2021.yaml" in info["rule_files"]

@@ -153,6 +153,24 @@ class QueryError(PolicyKBError):
     kind = "query"
 
 
+class UpdateRefused(QueryError):
+    """A SPARQL Update (INSERT, DELETE, LOAD, CLEAR, …) where only queries are run."""
+
+    kind = "update-refused"
+
+
+class ServiceRefused(QueryError):
+    """A SERVICE call to another endpoint, which would make policykb connect to an arbitrary address."""
+
+    kind = "service-refused"
+
+
+class UnknownGraph(QueryError):
+    """FROM / FROM NAMED (or the protocol's graph parameters) name a graph the knowledge base does not hold."""
+
+    kind = "unknown-graph"
+
+
 class EngineError(PolicyKBError):
     """The rule engine lost or failed to process facts; the result would be wrong, so it stops."""
 

@@ -172,3 +172,14 @@ def load_shapes(layout: Layout) -> Graph:
     """The SHACL shapes graph (ontology/shapes.ttl)."""
     path = layout.ontology / SHAPES_FILE
     return parse_turtle(path, layout.relative(path))
+
+
+def load_ontology(layout: Layout | None = None) -> Graph:
+    """The ontology alone (ontology/*.ttl without the shapes), for checks of rule files that need no knowledge base."""
+    layout = layout or Layout.bundled()
+    graph = Graph()
+    bind_prefixes(graph)
+    for name, path in data_files(layout):
+        if path.parent == layout.ontology:
+            graph += parse_turtle(path, name)
+    return graph

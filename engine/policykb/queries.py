@@ -13,6 +13,8 @@ so a value holding quotes, braces or `}` `;` cannot change the query.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -20,16 +22,21 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
-from rdflib import Literal, URIRef, Variable
+from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 
-from .errors import Location, QueryError
-from .namespace import PREFIXES
+from .errors import Location, QueryError, ServiceRefused, UnknownGraph, UpdateRefused  # noqa: F401 (re-exported)
+from .namespace import PREFIXES, curie
+from .store import graph_id
 
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
 _HEADER = re.compile(r"^#\s*(title|answers|param|message|path):\s*(.*)$")
 _PARAM = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>\w+)(?:,\s*(?P<req>required|optional))?\)\s*(?::|—|-)?\s*(?P<doc>.*)$")
 _IRI_FORBIDDEN = re.compile(r'[\s<>"{}|^`\\]')
+
+
+_NUMERIC_OR_BOOLEAN = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.boolean, XSD.int, XSD.long,
+                       XSD.short, XSD.nonNegativeInteger, XSD.positiveInteger}
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,18 @@ def _strip_comments(text: str) -> str:
 
 
 def parse_query_file(path: Path, name: str | None = None) -> NamedQuery:
-    """Read a .rq file and its header; a malformed header or query names the file and line."""
+    """Read a .rq file and its header; a malformed header or query names the file and line.
+
+    Parsing SPARQL takes rdflib about 0.1 s a query, so a file is parsed once per process until it changes.
+    """
+    stat = Path(path).stat()
+    return _parse_query_file(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size, name or str(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_query_file(resolved: str, mtime_ns: int, size: int, shown: str) -> NamedQuery:
+    path = Path(resolved)
     text = path.read_text(encoding="utf-8")
-    shown = name or str(path)
     title = answers = message = prop = ""
     params: list[Param] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -104,29 +120,67 @@ def parse_query_file(path: Path, name: str | None = None) -> NamedQuery:
 
 def check_syntax(text: str, name: str = "<query>") -> None:
     """Parse a query without running it; a syntax error names the line and column."""
+    prepare(text, name)
+
+
+def prepare(text: str, name: str = "<query>"):
+    """Parse and translate a query (the project prefixes are predeclared); errors name line and column.
+
+    A SPARQL Update is refused with UpdateRefused: policykb runs queries only, never changes the
+    knowledge base through SPARQL.
+    """
     from rdflib.plugins.sparql import prepareQuery
     from rdflib.plugins.sparql.parser import parseUpdate
 
     try:
-        prepareQuery(text, initNs=PREFIXES)
+        return prepareQuery(text, initNs=PREFIXES)
     except Exception as exc:  # pyparsing.ParseException and rdflib's own errors
         line = getattr(exc, "lineno", None)
         col = getattr(exc, "col", None)
-        if line is not None and _looks_like_update(text):
+        if _looks_like_update(text):
             try:
                 parseUpdate(text)
-                raise QueryError("this is a SPARQL Update, which policykb does not run here",
-                                 location=Location(name), hint="write a SELECT, CONSTRUCT, ASK or DESCRIBE query") from None
-            except QueryError:
-                raise
             except Exception:
                 pass
+            else:
+                raise UpdateRefused("this is a SPARQL Update; policykb runs queries only and never changes "
+                                    "the knowledge base through SPARQL", location=Location(name),
+                                    hint="write a SELECT, CONSTRUCT, ASK or DESCRIBE query; change the knowledge "
+                                         "base by editing its Turtle files or importing ledgers") from None
+        prefix = re.match(r"Unknown namespace prefix : (\S+)", str(exc))
+        if prefix:
+            line, col = _position_of(text, prefix.group(1) + ":")
+            raise QueryError(f"unknown prefix {prefix.group(1)}:", location=Location(name, line, col),
+                             hint=f"declare it, e.g. PREFIX {prefix.group(1)}: <http://…#>; predeclared: "
+                                  f"{', '.join(sorted(PREFIXES))}") from None
         message = getattr(exc, "msg", None) or str(exc)
+        near = _near(text, line, col)
         raise QueryError(
-            f"SPARQL syntax error: {message}",
+            f"SPARQL syntax error: {message}" + (f", near «{near}»" if near else ""),
             location=Location(name, line, col),
             hint="check brackets, dots between triple patterns and PREFIX declarations near this position",
         ) from None
+
+
+def _near(text: str, line: int | None, col: int | None) -> str:
+    """The text at a 1-based position, up to the end of its line (shortened), to show with an error."""
+    if not line or not col:
+        return ""
+    lines = text.splitlines()
+    if line > len(lines):
+        return "end of query"
+    rest = lines[line - 1][col - 1:].strip()
+    return (rest[:40] + "…") if len(rest) > 40 else (rest or "end of line")
+
+
+def _position_of(text: str, token: str) -> tuple[int | None, int | None]:
+    """Line and column of the first use of `token` outside comments and IRIs."""
+    for number, line in enumerate(text.splitlines(), 1):
+        code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
+        match = re.search(r"(?<![\w:<])" + re.escape(token), code)
+        if match:
+            return number, match.start() + 1
+    return None, None
 
 
 def _looks_like_update(text: str) -> bool:
@@ -202,7 +256,95 @@ def expand_iri(value: str, name: str = "value") -> URIRef:
     return URIRef(value)
 
 
-def run(store, query: NamedQuery | str, bindings: Mapping[str, object] | None = None):
-    """Run a query of the library (or a query text) with bound parameters; returns rdflib's Result."""
+def run(store, query, bindings: Mapping[str, object] | None = None):
+    """Run a query of the library, a query text or a prepared query with bound parameters; returns rdflib's Result."""
     text = query.text if isinstance(query, NamedQuery) else query
     return store.query(text, {Variable(k) if not isinstance(k, Variable) else k: v for k, v in (bindings or {}).items()})
+
+
+def plain(term):
+    """A result term as a plain value: numbers, booleans and dates as themselves, IRIs and other literals as text."""
+    if term is None:
+        return None
+    if isinstance(term, Literal) and term.datatype in _NUMERIC_OR_BOOLEAN and term.ill_typed is not True:
+        value = term.toPython()
+        if isinstance(value, (bool, int, Decimal)) or (isinstance(value, float) and math.isfinite(value)):
+            return value
+    return str(term)
+
+
+def shown(term) -> str:
+    """A result term as people read it: IRIs as prefixed names, literals as their text."""
+    if term is None:
+        return ""
+    if isinstance(term, URIRef):
+        return curie(term)
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    return str(term)
+
+
+def form(prepared) -> str:
+    """SELECT, CONSTRUCT, ASK or DESCRIBE: the form of a prepared query."""
+    return prepared.algebra.name.replace("Query", "").upper()
+
+
+def service_calls(prepared) -> list[str]:
+    """The endpoints a prepared query would call with SERVICE (anywhere: subqueries, EXISTS, OPTIONAL)."""
+    return sorted({str(node.get("term")) for node in _nodes(prepared.algebra) if node.name == "ServiceGraphPattern"})
+
+
+def _nodes(node):
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    if isinstance(node, CompValue):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, (list, tuple, set)):
+        for value in node:
+            yield from _nodes(value)
+
+
+def dataset_clause(prepared) -> tuple[list[URIRef], list[URIRef]]:
+    """The graphs a prepared query names with FROM (default graph) and FROM NAMED."""
+    clauses = prepared.algebra.get("datasetClause") or []
+    defaults = [URIRef(c["default"]) for c in clauses if "default" in c]
+    named = [URIRef(c["named"]) for c in clauses if "named" in c]
+    return defaults, named
+
+
+def with_dataset(prepared, default_graphs, named_graphs):
+    """A copy of a prepared query whose FROM / FROM NAMED are replaced, as the SPARQL protocol's graph
+    parameters do (the prepared query itself is left as it is: it may be shared)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from rdflib.plugins.sparql.sparql import Query
+
+    algebra = CompValue(prepared.algebra.name, **prepared.algebra)
+    clauses = [CompValue("DatasetClause", default=URIRef(g)) for g in default_graphs]
+    clauses += [CompValue("DatasetClause", named=URIRef(g)) for g in named_graphs]
+    algebra["datasetClause"] = clauses or None
+    return Query(prepared.prologue, algebra)
+
+
+def execute(store, prepared, bindings: Mapping[str, object] | None = None, *, name: str = "<query>",
+            allow_service: bool = False):
+    """Run a prepared query after the checks that keep it local: no SERVICE (unless allowed), and FROM /
+    FROM NAMED only of graphs the store holds, so rdflib never fetches a graph from the web or a file."""
+    calls = service_calls(prepared)
+    if calls and not allow_service:
+        raise ServiceRefused(f"SERVICE <{calls[0]}> is refused: it would make policykb connect to another address",
+                             location=Location(name),
+                             hint="query the knowledge base itself; an administrator can start "
+                                  "`policykb serve --allow-service` where calling other endpoints is wanted")
+    defaults, named = dataset_clause(prepared)
+    known = sorted(str(graph_id(n)) for n in store.graph_names())
+    for graph in defaults + named:
+        if str(graph) not in known:
+            example = f"e.g. <{known[0]}> " if known else ""
+            raise UnknownGraph(f"the knowledge base holds no graph <{graph}>; policykb never fetches graphs from the web",
+                               location=Location(name),
+                               hint=f"name one of its graphs {example}(one per source file; list them with "
+                                    "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }), or leave FROM out to query the whole "
+                                    "knowledge base")
+    return run(store, prepared, bindings)

@@ -1,0 +1,44 @@
+"""`policykb import` (ledgers into evidence) and `policykb template` (a blank ledger)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..ledger import Vocabulary, import_ledgers, write_template
+from .common import add_format_option, command, load_kb
+from .render import emit
+
+
+def register(sub) -> None:
+    p = command(sub, "import", cmd_import, "import evidence ledgers (台账, CSV or XLSX) into the knowledge base",
+                "Turn ledgers into RDF evidence under kb/evidence/<ledger>.ttl. All ledgers are checked before "
+                "any is written: a bad row stops the import with file, row and column, and nothing changes. "
+                "Importing a ledger of the same file name again replaces its earlier import.")
+    p.add_argument("ledgers", nargs="+", metavar="LEDGER", help="ledger files (.csv UTF-8 or .xlsx)")
+    p.add_argument("--year", type=int, help="year for rows whose ledger has no year column (e.g. the Zhejiang table)")
+    p.add_argument("--kind", help="kind for rows whose ledger has no kind column, e.g. replication")
+    p.add_argument("--dry-run", action="store_true", help="check the ledgers and report, but write nothing")
+    add_format_option(p)
+    p = command(sub, "template", cmd_template, "write a blank ledger template (.xlsx with a sheet of codes, or .csv)")
+    p.add_argument("out", metavar="FILE", help="where to write, e.g. 台账-2022.xlsx")
+
+
+def cmd_import(args) -> int:
+    kb = load_kb(args)
+    results = import_ledgers(kb, [Path(p) for p in args.ledgers], year=args.year, kind=args.kind,
+                             write=not args.dry_run)
+    rows = [{"ledger": r.source, "items": r.items, "zones": ", ".join(r.zones), "years": ", ".join(map(str, r.years)),
+             "written": "(dry run)" if args.dry_run else kb.layout.relative(r.target)} for r in results]
+    emit(rows, ["ledger", "items", "zones", "years", "written"], args.format)
+    verb = "checked" if args.dry_run else "imported"
+    print(f"{verb} {sum(r.items for r in results)} evidence item(s) from {len(results)} ledger(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_template(args) -> int:
+    kb = load_kb(args)
+    out = Path(args.out)
+    write_template(out, Vocabulary(kb))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0

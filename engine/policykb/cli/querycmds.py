@@ -1,0 +1,124 @@
+"""`policykb query`: run a question of the query library (queries/*.rq) or a researcher's own .rq file.
+
+Parameters are bound as RDF terms of the types the query's header declares, never pasted into the
+query text; a syntax error names the file, line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ..namespace import bind_prefixes
+from ..queries import NamedQuery, bind, execute, form, library, parse_query_file, plain, prepare, shown
+from .common import add_format_option, command, load_kb, layout_of
+from .render import emit
+
+
+def register(sub) -> None:
+    p = command(sub, "query", cmd_query, "run a named query of the library, or your own .rq file",
+                "Run a SPARQL query against the knowledge base. NAME is a query of the library (policykb query "
+                "--list shows them); --file runs your own query. Parameters the query's header declares "
+                "('# param: zone (iri, required): …') are given as --param zone=sample:zone-fz-b and bound as RDF "
+                "terms, never pasted into the text. SELECT and ASK results print as a table, CSV or JSON; "
+                "CONSTRUCT and DESCRIBE results as Turtle (table, csv) or JSON-LD (json).")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the query's name, e.g. zones-inside-ftz")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                   help="a parameter value, e.g. --param zone=sample:zone-fz-b (repeat for more)")
+    p.add_argument("--file", "-f", metavar="FILE", help="run the query in this .rq file instead of a named one")
+    p.add_argument("--list", action="store_true", help="list the queries of the library with their parameters")
+    p.add_argument("--show", action="store_true", help="print the query's text instead of running it")
+    p.add_argument("--allow-service", action="store_true",
+                   help="let the query call other SPARQL endpoints with SERVICE (refused by default: it connects out)")
+    add_format_option(p)
+
+
+def cmd_query(args) -> int:
+    chosen = [bool(args.name), bool(args.file), args.list]
+    if sum(chosen) != 1:
+        raise UsageError("give one of: a query NAME, --file FILE, or --list",
+                         hint="policykb query --list shows the library; policykb query NAME --param key=value runs one")
+    if args.list:
+        return _list(args)
+    query = _chosen_query(args)
+    if args.show:
+        sys.stdout.write(query.text if query.text.endswith("\n") else query.text + "\n")
+        return 0
+    bindings = bind(query, _params(args.param))
+    kb = load_kb(args)
+    shown_name = str(args.file) if args.file else f"queries/{query.name}.rq"
+    prepared = prepare(query.text, shown_name)
+    result = execute(kb.store, prepared, bindings, name=shown_name, allow_service=args.allow_service)
+    kind = form(prepared)
+    if kind in ("CONSTRUCT", "DESCRIBE"):
+        _emit_graph(result.graph, args.format)
+        print(f"{len(result.graph)} triple(s)", file=sys.stderr)
+        return 0
+    if kind == "ASK":
+        emit([{"answer": bool(result.askAnswer)}], ["answer"], args.format, json_value=bool(result.askAnswer))
+        return 0
+    columns = [str(v) for v in result.vars]
+    terms = [[row[v] for v in result.vars] for row in result]
+    if args.format == "table":
+        rows = [dict(zip(columns, (shown(t) for t in values))) for values in terms]
+    else:
+        rows = [dict(zip(columns, (plain(t) for t in values))) for values in terms]
+    emit(rows, columns, args.format)
+    print(f"{len(rows)} row(s)", file=sys.stderr)
+    return 0
+
+
+def _chosen_query(args) -> NamedQuery:
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise UsageError(f"no query file {args.file}", hint="give the path of a .rq file")
+        return parse_query_file(path, str(args.file))
+    folder = layout_of(args).queries
+    path = folder / f"{args.name}.rq"
+    if "/" in args.name or not path.is_file():
+        names = [p.stem for p in folder.glob("*.rq")]
+        close = difflib.get_close_matches(args.name, names, n=3)
+        hint = (f"did you mean {' or '.join(close)}? " if close else "") + "policykb query --list shows the library"
+        raise UsageError(f"no query named {args.name!r}", hint=hint)
+    return parse_query_file(path, f"{folder.name}/{path.name}")
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {pair!r} is not KEY=VALUE", hint="write e.g. --param year=2021")
+        if key.strip() in values:
+            raise UsageError(f"--param {key.strip()} is given twice", hint="give each parameter once")
+        values[key.strip()] = value
+    return values
+
+
+def _list(args) -> int:
+    queries = library(layout_of(args).queries)
+    rows = [{"name": q.name, "title": q.title, "answers": q.answers,
+             "params": "; ".join(f"{p.name} ({p.type}{'' if p.required else ', optional'})" for p in q.params)}
+            for q in queries.values()]
+    if args.format == "json":
+        value = [{"name": q.name, "title": q.title, "answers": q.answers, "form": q.form,
+                  "params": [p.__dict__ for p in q.params]} for q in queries.values()]
+        emit(rows, [], "json", json_value=value)
+    else:
+        emit(rows, ["name", "params", "title"] + (["answers"] if args.format == "csv" else []), args.format)
+    return 0
+
+
+def _emit_graph(graph, fmt: str) -> None:
+    bind_prefixes(graph)
+    if fmt == "json":
+        sys.stdout.write(graph.serialize(format="json-ld", indent=2) + "\n")
+    elif fmt == "csv":
+        rows = [{"subject": str(s), "predicate": str(p), "object": str(o)} for s, p, o in sorted(graph)]
+        emit(rows, ["subject", "predicate", "object"], "csv")
+    else:
+        sys.stdout.write(graph.serialize(format="turtle"))
+

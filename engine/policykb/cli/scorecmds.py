@@ -1,0 +1,183 @@
+"""`policykb score`, `explain`, `test` and `rules`: scores with their traces, and rule files checked."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import PolicyKBError, RuleError, RuleErrors, UsageError
+from ..evaluate import Evaluation, evaluate
+from ..explain import scores_table, text_trace, trace_graph, zone_trace
+from ..ledger import zone_index
+from ..load import KnowledgeBase
+from ..rules import Scheme, clause_problems, load_scheme, scheme_path
+from ..ruletests import run_cases, test_file_for
+from .common import add_format_option, command, layout_of, load_kb, progress
+from .render import dumps, emit, format_decimal
+
+
+def register(sub) -> None:
+    p = command(sub, "score", cmd_score, "score every zone under a scheme for a year (the score table)",
+                "Evaluate rules/SCHEME.yaml over the knowledge base for --year: points per indicator (B1…B18), "
+                "first-level subtotals, total, rank, and outcome (reward, rectify, none, excluded). Formula "
+                "schemes (zhejiang-2022) print each indicator's value and its rank. Every number can be traced "
+                "with `policykb explain`.")
+    _scheme_options(p)
+    p.add_argument("--zone", metavar="ZONE", help="print only this zone's row (the ranking is still over all zones)")
+    add_format_option(p)
+
+    p = command(sub, "explain", cmd_explain, "explain one zone's score: rule, clause, evidence and arithmetic",
+                "For each indicator: the rule (file:line) and the clause it encodes, every evidence item counted "
+                "(ledger file and row, RDF resource), every item not counted and why, the points before and "
+                "after the cap, the interpretation notes, the self-assessed score and the difference, then the "
+                "sum, the exclusion, the rank and the outcome. --format json gives the same as data; --format "
+                "turtle gives it as PROV-O, which loads into the knowledge base (see queries/zone-score-trace.rq).")
+    p.add_argument("zone", metavar="ZONE", help="zone id (fz-b), prefixed name (sample:zone-fz-b), IRI or Chinese name")
+    _scheme_options(p)
+    add_format_option(p, choices=("table", "json", "turtle"))
+
+    p = command(sub, "test", cmd_test, "run the rule test cases (rules/*.tests.yaml)",
+                "Run each scheme's test cases: given evidence rows, the expected points per indicator, total, "
+                "rank and outcome. Exit status 1 when a case fails.")
+    p.add_argument("schemes", nargs="*", metavar="SCHEME", help="schemes to test (default: every scheme with a test file)")
+    add_format_option(p)
+
+    p = command(sub, "rules", cmd_rules, "check rule files, or show a scheme's compiled durable-rules ruleset",
+                "`policykb rules check [SCHEME…]` reads every rule file (or the given ones) and reports each "
+                "problem with file, line and column; `policykb rules show SCHEME --year Y` prints the "
+                "durable-rules JSON the scheme compiles to.")
+    p.add_argument("action", choices=("check", "show"), help="check or show")
+    p.add_argument("schemes", nargs="*", metavar="SCHEME", help="scheme ids (default for check: all)")
+    p.add_argument("--year", type=int, metavar="YEAR", help="for show: the evaluation year")
+
+
+def _scheme_options(p) -> None:
+    p.add_argument("--scheme", required=True, metavar="SCHEME", help="the scheme: a file rules/SCHEME.yaml, e.g. fujian-2021")
+    p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
+
+
+def scheme_of(kb: KnowledgeBase, scheme_id: str) -> Scheme:
+    path = scheme_path(kb.layout, scheme_id)
+    scheme = load_scheme(path, kb.layout, ontology=kb.ontology)
+    problems = clause_problems(scheme, lambda iri: bool(kb.query("ASK { ?iri ?p ?o }", {"iri": iri}).askAnswer))
+    if problems:
+        raise problems[0] if len(problems) == 1 else RuleErrors(problems)
+    return scheme
+
+
+def _evaluation(args) -> tuple[KnowledgeBase, Evaluation]:
+    kb = load_kb(args)
+    scheme = scheme_of(kb, args.scheme)
+    if scheme.first_year and args.year < scheme.first_year:
+        raise UsageError(f"the scheme {scheme.id} applies from {scheme.first_year}, not {args.year}",
+                         hint=f"give --year {scheme.first_year} or later")
+    return kb, evaluate(kb, scheme, args.year, progress=lambda zones: progress(zones, "scoring"))
+
+
+def cmd_score(args) -> int:
+    kb, result = _evaluation(args)
+    rows = scores_table(result)
+    if args.zone:
+        wanted = _zone(kb, args.zone)
+        rows = [r for r, z in zip(rows, result.zones) if z.zone.iri == wanted]
+    codes = [i.code for i in result.scheme.indicators]
+    if args.format == "json":
+        emit(rows, [], "json")
+        return 0
+    flat = []
+    for row in rows:
+        line = {"zone": row["zone"], "label": row["label"]}
+        line.update(row["indicators"])
+        line.update(row.get("subtotals", {}))
+        line.update({"total": row["total"], "rank": row["rank"], "outcome": row["outcome"],
+                     "eligible": row["eligible"], "sample": row["sample"]})
+        flat.append(line)
+    levels = [lv.code for lv in result.scheme.levels if not lv.parent]
+    columns = ["zone", "label"] + codes + levels + ["total", "rank", "outcome"]
+    if args.format == "csv":
+        columns += ["eligible", "sample"]
+    emit(flat, columns, args.format)
+    if args.format == "table" and any(r["sample"] for r in rows):
+        print("sample data: these zones and their evidence are invented to exercise the rules", file=sys.stderr)
+    return 0
+
+
+def _zone(kb: KnowledgeBase, text: str) -> str:
+    found, close = zone_index(kb).find(text)
+    if found is None:
+        raise UsageError(f"no zone {text!r} in the knowledge base",
+                         hint=(f"did you mean {', '.join(close)}? " if close else "") + "give a zone id, prefixed name or name")
+    return str(found)
+
+
+def cmd_explain(args) -> int:
+    kb, result = _evaluation(args)
+    wanted = _zone(kb, args.zone)
+    matches = [z for z in result.zones if z.zone.iri == wanted]
+    if not matches:
+        raise UsageError(f"{args.zone} is not scored under {result.scheme.id}",
+                         hint=f"the scheme scores zones of class {result.scheme.zones}")
+    zone = matches[0]
+    if args.format == "turtle":
+        sys.stdout.write(trace_graph(result, [zone]).serialize(format="turtle"))
+    elif args.format == "json":
+        sys.stdout.write(dumps(zone_trace(result, zone)) + "\n")
+    else:
+        sys.stdout.write(text_trace(zone_trace(result, zone)))
+    return 0
+
+
+def cmd_test(args) -> int:
+    kb = load_kb(args)
+    files = []
+    for path in kb.layout.rule_files():
+        tests = test_file_for(path)
+        if (not args.schemes or path.stem in args.schemes) and tests.exists():
+            files.append((path, tests))
+    if args.schemes:
+        missing = set(args.schemes) - {p.stem for p, _ in files}
+        if missing:
+            raise UsageError(f"no test file for {', '.join(sorted(missing))}",
+                             hint="write rules/<scheme>.tests.yaml next to the rule file")
+    rows, failed = [], 0
+    for path, tests in files:
+        scheme = scheme_of(kb, path.stem)
+        for case in run_cases(kb, scheme, tests, kb.layout.relative(tests)):
+            status = "pass" if case.passed else "FAIL"
+            failed += not case.passed
+            detail = case.error or "; ".join(f"{f.zone} {f.what}: expected {_show(f.expected)}, got {_show(f.got)}"
+                                             for f in case.failures)
+            rows.append({"case": f"{case.file}:{case.line}", "name": case.name, "result": status, "detail": detail})
+    emit(rows, ["case", "name", "result", "detail"], args.format)
+    print(f"{len(rows) - failed} passed, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _show(value) -> str:
+    from decimal import Decimal
+
+    return format_decimal(value) if isinstance(value, Decimal) else str(value)
+
+
+def cmd_rules(args) -> int:
+    layout = layout_of(args)
+    if args.action == "show":
+        if len(args.schemes) != 1 or args.year is None:
+            raise UsageError("rules show takes one scheme and --year", hint="e.g. policykb rules show fujian-2021 --year 2021")
+        from ..evaluate import matcher_for
+
+        scheme = load_scheme(scheme_path(layout, args.schemes[0]), layout)
+        sys.stdout.write(matcher_for(scheme, args.year).compiled() + "\n")
+        return 0
+    paths = layout.rule_files() if not args.schemes else [scheme_path(layout, s) for s in args.schemes]
+    problems: list[PolicyKBError] = []
+    for path in paths:
+        try:
+            scheme = load_scheme(path, layout)
+            print(f"{layout.relative(path)}: ok ({len(scheme.indicators)} indicators, {len(scheme.duties)} duties)")
+        except RuleErrors as exc:
+            problems.extend(exc.errors)
+        except RuleError as exc:
+            problems.append(exc)
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+    return 1 if problems else 0

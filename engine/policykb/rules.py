@@ -1,0 +1,697 @@
+"""Rule files (rules/<scheme>.yaml): read safely, check against the ontology, and return a Scheme.
+
+A rule file is data for office staff (rules/README.md). Nothing in it is executed: conditions are
+parsed by `expr`, formulas by `formula`, and every problem is reported with file, line, column and what
+may be written instead. All problems of a file are collected and reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import yaml
+from rdflib import Graph, URIRef
+from rdflib.namespace import SKOS
+
+from . import expr, formula
+from .duties import Duty, parse_duties
+from .errors import Location, QueryError, RuleError, RuleErrors
+from .layout import Layout
+from .ledger import kind_classes
+from .load import load_ontology
+from .namespace import PKB
+from .queries import expand_iri, parse_query_file
+
+WINDOWS = ("year", "to-date")
+TIES = ("shared",)
+_CODE = re.compile(r"[A-Za-z][\w-]*")
+# fields every evidence fact carries, whatever the ontology says
+BASE_FIELDS = ("id", "kind", "zone", "year", "count", "amount", "ledger_file", "ledger_row")
+# fields of the per-zone result facts that outcome conditions read
+RESULT_FIELDS = ("rank", "rank_from_bottom", "total")
+# fields of the evaluation context that formulas read through prefixes (see formula.py)
+LINKS = ("zone", "measure")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed condition and where it was written."""
+
+    text: str
+    tree: expr.Node
+    location: Location
+
+
+@dataclass(frozen=True)
+class Requirement:
+    condition: Condition
+    otherwise: str  # why an item that fails it is not counted
+
+
+@dataclass(frozen=True)
+class Award:
+    """Fixed points once any counted item meets the condition (tiers: only the highest applies)."""
+
+    id: str
+    name: str
+    condition: Condition
+    points: Decimal
+    requires: str | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class PerAmount:
+    every: Decimal
+    points: Decimal
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str
+    name: str
+    max: Decimal
+    parent: str | None
+    source: URIRef
+    location: Location
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A scored indicator: what evidence it counts and how points follow, or a formula over observations."""
+
+    code: str
+    name: str
+    source: URIRef
+    location: Location
+    parent: str | None = None
+    max: Decimal | None = None
+    evidence: tuple[str, ...] = ()
+    window: str = "year"
+    requires: tuple[Requirement, ...] = ()
+    distinct: str | None = None
+    per_item: Decimal | None = None
+    per_amount: PerAmount | None = None
+    awards: tuple[Award, ...] = ()
+    tiers: tuple[Award, ...] = ()
+    cap: Decimal | None = None
+    interpretation: str | None = None
+    formula: formula.Formula | None = None
+    unit: str | None = None
+    decimals: int = 2
+    order: str = "descending"
+    weight: Decimal | None = None
+
+    @property
+    def is_formula(self) -> bool:
+        return self.formula is not None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    id: str
+    name: str
+    condition: Condition
+    source: URIRef
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    by: str
+    ties: str
+    source: URIRef | None
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    name: str
+    condition: Condition
+    source: URIRef
+    amount_max: Decimal | None
+    interpretation: str | None
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A checked rule file."""
+
+    id: str
+    name: str
+    file: str
+    document: URIRef | None
+    source: URIRef
+    first_year: int
+    zones: URIRef
+    total: Decimal | None
+    levels: tuple[Level, ...]
+    indicators: tuple[Indicator, ...]
+    exclusion: Exclusion | None
+    ranking: Ranking | None
+    outcomes: tuple[Outcome, ...]
+    duties: tuple[Duty, ...]
+    composite: str | None = None  # interpretation of the weighted composite (formula schemes)
+    fields: frozenset[str] = field(default_factory=frozenset)
+
+    def indicator(self, code: str) -> Indicator:
+        return next(i for i in self.indicators if i.code == code)
+
+    @property
+    def scored_by_formula(self) -> bool:
+        return any(i.is_formula for i in self.indicators)
+
+    def clauses(self) -> set[URIRef]:
+        found = {self.source} | {i.source for i in self.indicators} | {lv.source for lv in self.levels}
+        found |= {o.source for o in self.outcomes}
+        if self.exclusion:
+            found.add(self.exclusion.source)
+        if self.ranking and self.ranking.source:
+            found.add(self.ranking.source)
+        return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The vocabulary a rule file may use
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DerivedFact:
+    """A fact computed by a query in queries/facts/: `<of>.<name>` in conditions."""
+
+    name: str
+    of: str  # zone | measure
+    query_file: Path
+
+
+@dataclass(frozen=True)
+class RuleVocabulary:
+    """Field names, codes and evidence kinds known to the ontology, for checking rule files."""
+
+    properties: dict  # fact name → property IRI
+    codes: dict  # fact name → allowed codes (concept-valued properties and `kind`)
+    kinds: dict  # ledger code → evidence class
+    derived: dict  # (of, name) → DerivedFact
+
+    @classmethod
+    def of(cls, layout: Layout, ontology: Graph | None = None) -> "RuleVocabulary":
+        ontology = ontology if ontology is not None else load_ontology(layout)
+        properties, codes = {}, {}
+        for prop, name in ontology.subject_objects(PKB.factName):
+            properties[str(name)] = prop
+            scheme = ontology.value(prop, PKB.conceptScheme)
+            if scheme is not None:
+                found = set()
+                for concept in ontology.subjects(SKOS.inScheme, scheme):
+                    found.update(str(c) for c in ontology.objects(concept, PKB.ledgerCode))
+                    found.update(str(c) for c in ontology.objects(concept, SKOS.notation))
+                codes[str(name)] = found
+        kinds = kind_classes(ontology)
+        codes["kind"] = set(kinds) | {"zone"}
+        derived = {}
+        facts_dir = layout.queries / "facts"
+        for path in sorted(facts_dir.glob("*.rq")) if facts_dir.is_dir() else []:
+            header = dict(re.findall(r"^#\s*(fact|of):\s*(\S+)", path.read_text(encoding="utf-8"), re.M))
+            if "fact" in header and "of" in header:
+                derived[(header["of"], header["fact"])] = DerivedFact(header["fact"], header["of"], path)
+        return cls(properties, codes, kinds, derived)
+
+    def field_names(self) -> frozenset[str]:
+        names = set(self.properties) | set(BASE_FIELDS) | set(RESULT_FIELDS)
+        for link in LINKS:
+            names |= {f"{link}.{p}" for p in self.properties}
+            names |= {f"{of}.{name}" for (of, name) in self.derived if of == link}
+        return frozenset(names)
+
+    def check_field(self, path: str) -> str | None:
+        """None when a condition may read the field, else what is allowed."""
+        parts = path.split(".")
+        if len(parts) == 1 and (path in self.properties or path in BASE_FIELDS or path in RESULT_FIELDS):
+            return None
+        if len(parts) == 2 and parts[0] in LINKS and (parts[1] in self.properties or (parts[0], parts[1]) in self.derived):
+            return None
+        return None if path in self.field_names() else "unknown"
+
+    def codes_of(self, path: str) -> set[str] | None:
+        return self.codes.get(path.split(".")[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a rule file
+# ---------------------------------------------------------------------------------------------
+
+SCHEME_KEYS = ("id", "name", "document", "source", "first_year", "year", "zones", "total", "composite")
+LEVEL_KEYS = ("name", "max", "parent", "source")
+INDICATOR_KEYS = ("name", "parent", "max", "source", "evidence", "window", "require", "distinct", "per_item",
+                  "per_amount", "awards", "tiers", "cap", "interpretation", "formula", "unit", "decimals",
+                  "order", "weight")
+AWARD_KEYS = ("id", "name", "when", "points", "requires")
+REQUIRE_KEYS = ("when", "otherwise")
+TOP_KEYS = ("scheme", "levels", "indicators", "exclusion", "ranking", "outcomes", "duties")
+
+
+class _Reader:
+    """Walks the composed YAML, collecting every problem with its position."""
+
+    def __init__(self, file: str, vocabulary: RuleVocabulary, ontology: Graph):
+        self.file = file
+        self.vocabulary = vocabulary
+        self.ontology = ontology
+        self.errors: list[RuleError] = []
+        self.fields = vocabulary.field_names()
+
+    def at(self, node: yaml.Node) -> Location:
+        return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def error(self, node: yaml.Node, message: str, hint: str) -> None:
+        self.errors.append(RuleError(message, location=self.at(node), hint=hint))
+
+    def mapping(self, node: yaml.Node, what: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{what} must be a mapping of keys to values",
+                       f"write `key: value` lines; allowed keys: {', '.join(allowed)}")
+            return {}
+        out = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if allowed and key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                self.error(key_node, f"unknown key {key!r} in {what}",
+                           (f"did you mean {close[0]!r}? " if close else "") + f"allowed keys: {', '.join(allowed)}")
+                continue
+            if key in out:
+                self.error(key_node, f"the key {key!r} appears twice in {what}", "keep one value per key")
+                continue
+            out[key] = value_node
+        for key in required:
+            if key not in out:
+                self.error(node, f"{what} has no {key!r}", f"add `{key}: …` ({', '.join(required)} are required)")
+        return out
+
+    def text(self, node: yaml.Node | None, key: str) -> str | None:
+        if node is None:
+            return None
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+            self.error(node, f"{key}: write a single value", f"give `{key}` one value, not a list or a mapping")
+            return None
+        return str(node.value).strip()
+
+    def number(self, node: yaml.Node | None, key: str, *, positive: bool = True) -> Decimal | None:
+        raw = self.text(node, key)
+        if raw is None:
+            return None
+        try:
+            value = Decimal(raw)  # from the scalar's own text: 0.2 stays exactly 0.2
+        except InvalidOperation:
+            self.error(node, f"{key}: {raw!r} is not a number", f"write a number, e.g. {key}: 2 or {key}: 0.5")
+            return None
+        if not value.is_finite() or (positive and value <= 0) or value < 0:
+            self.error(node, f"{key}: {raw} must be a number above 0", f"write e.g. {key}: 1")
+            return None
+        return value
+
+    def integer(self, node: yaml.Node | None, key: str) -> int | None:
+        raw = self.text(node, key)
+        if raw is None:
+            return None
+        if not re.fullmatch(r"\d+", raw):
+            self.error(node, f"{key}: {raw!r} is not a whole number", f"write digits, e.g. {key}: 2021")
+            return None
+        return int(raw)
+
+    def iri(self, node: yaml.Node | None, key: str) -> URIRef | None:
+        raw = self.text(node, key)
+        if raw is None:
+            return None
+        try:
+            return expand_iri(raw, key)
+        except QueryError as exc:
+            self.error(node, f"{key}: {raw!r} is not an IRI", exc.hint or "write e.g. doc:fj-ftzo-2021-1/att2/B4")
+            return None
+
+    def choice(self, node: yaml.Node | None, key: str, allowed, default=None):
+        raw = self.text(node, key) if node is not None else default
+        if raw is not None and raw not in allowed:
+            self.error(node, f"{key}: {raw!r} is not allowed", f"write one of: {', '.join(allowed)}")
+            return default
+        return raw
+
+    def condition(self, node: yaml.Node | None, key: str = "when") -> Condition | None:
+        raw = self.text(node, key)
+        if raw is None:
+            return None
+        at = self.at(node)
+        # a plain scalar starts where its text starts; a quoted one a character later
+        shift = 1 if node.style in ("'", '"') else 0
+        try:
+            tree = expr.parse(raw, self.fields)
+        except expr.ExpressionError as exc:
+            self.errors.append(RuleError(f"{key}: {exc.message}",
+                                         location=Location(self.file, at.line, at.column + shift + exc.column - 1),
+                                         hint=exc.hint))
+            return None
+        for fld in expr.fields_of(tree):
+            if self.vocabulary.check_field(fld.path):
+                close = difflib.get_close_matches(fld.path, sorted(self.fields), n=3)
+                self.errors.append(RuleError(
+                    f"{key}: unknown field {fld.path!r}",
+                    location=Location(self.file, at.line, at.column + shift + fld.column - 1),
+                    hint=(f"did you mean {', '.join(close)}? " if close else "")
+                    + "fields are the pkb:factName of ontology properties (e.g. scope, level, rank), "
+                      "measure.<field>, zone.<field> and the facts of queries/facts/"))
+        self._check_codes(tree, at, shift)
+        return Condition(raw, tree, at)
+
+    def _check_codes(self, tree, at: Location, shift: int) -> None:
+        if isinstance(tree, expr.Compare):
+            allowed = self.vocabulary.codes_of(tree.left.path)
+            right = tree.right
+            if allowed and isinstance(right, expr.Value):
+                values = right.value if isinstance(right.value, tuple) else (right.value,)
+                for value in values:
+                    if isinstance(value, str) and value not in allowed:
+                        self.errors.append(RuleError(
+                            f"unknown code {value!r} for {tree.left.path}",
+                            location=Location(self.file, at.line, at.column + shift + right.column - 1),
+                            hint=f"write one of: {', '.join(sorted(allowed))}"))
+            return
+        operands = (tree.operand,) if isinstance(tree, expr.Not) else tree.operands
+        for part in operands:
+            self._check_codes(part, at, shift)
+
+    def kind(self, node: yaml.Node) -> str | None:
+        raw = self.text(node, "evidence")
+        if raw is not None and raw not in self.vocabulary.kinds:
+            close = difflib.get_close_matches(raw, list(self.vocabulary.kinds), n=1)
+            self.error(node, f"unknown evidence kind {raw!r}",
+                       (f"did you mean {close[0]!r}? " if close else "")
+                       + f"kinds are the ledger codes of the ontology: {', '.join(sorted(self.vocabulary.kinds))}")
+            return None
+        return raw
+
+
+def load_scheme(path: Path, layout: Layout | None = None, *, shown: str | None = None,
+                ontology: Graph | None = None) -> Scheme:
+    """Read and check a rule file; raise RuleError/RuleErrors naming every problem."""
+    layout = layout or Layout.bundled()
+    shown = shown or (layout.relative(path) if layout else str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(f"cannot read the rule file: {exc.strerror}", location=Location(shown),
+                        hint="check the path; scheme files live in rules/") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise RuleError(f"YAML syntax error: {exc.problem or exc.context}",
+                        location=Location(shown, mark.line + 1, mark.column + 1) if mark else Location(shown),
+                        hint="indent with spaces, write `key: value`, and quote text that holds a colon or starts with [ {") from None
+    if root is None:
+        raise RuleError("the rule file is empty", location=Location(shown),
+                        hint="start with `scheme:`; see rules/README.md")
+    ontology = ontology if ontology is not None else load_ontology(layout)
+    reader = _Reader(shown, RuleVocabulary.of(layout, ontology), ontology)
+    scheme = _read(reader, root, ontology)
+    if reader.errors:
+        if len(reader.errors) == 1:
+            raise reader.errors[0]
+        raise RuleErrors(reader.errors)
+    return scheme
+
+
+def _read(r: _Reader, root: yaml.Node, ontology: Graph) -> Scheme | None:
+    top = r.mapping(root, "the rule file", TOP_KEYS, ("scheme",))
+    head = r.mapping(top["scheme"], "scheme", SCHEME_KEYS, ("id", "name", "source")) if "scheme" in top else {}
+    scheme_id = r.text(head.get("id"), "id") or "?"
+    first_year = r.integer(head.get("first_year") or head.get("year"), "first_year") or 0
+    zones = r.iri(head.get("zones"), "zones") if "zones" in head else PKB.Zone
+    total = r.number(head.get("total"), "total") if "total" in head else None
+    levels = _levels(r, top.get("levels"))
+    indicators = _indicators(r, top.get("indicators"), {lv.code for lv in levels})
+    duties: tuple[Duty, ...] = ()
+    if "duties" in top:
+        try:
+            duties = parse_duties(top["duties"], r.file, ontology=ontology)
+        except RuleErrors as exc:
+            r.errors.extend(exc.errors)
+        except RuleError as exc:
+            r.errors.append(exc)
+    if not indicators and not duties:
+        r.error(root, "the rule file has neither indicators nor duties",
+                "add `indicators:` (see rules/README.md) or `duties:`")
+    exclusion = _exclusion(r, top.get("exclusion"))
+    ranking = _ranking(r, top.get("ranking"))
+    outcomes = _outcomes(r, top.get("outcomes"))
+    if outcomes and ranking is None:
+        r.error(top["outcomes"], "outcomes need a ranking", "add `ranking:` with `by: total` and `ties: shared`")
+    _check_sums(r, levels, indicators, total, top.get("levels") or root)
+    return Scheme(
+        id=scheme_id, name=r.text(head.get("name"), "name") or scheme_id, file=r.file,
+        document=r.iri(head.get("document"), "document") if "document" in head else None,
+        source=r.iri(head.get("source"), "source"), first_year=first_year, zones=zones, total=total,
+        levels=levels, indicators=indicators, exclusion=exclusion, ranking=ranking, outcomes=outcomes,
+        duties=duties, composite=r.text(head.get("composite"), "composite") if "composite" in head else None,
+        fields=_fields_read(indicators, exclusion),
+    )
+
+
+def _fields_read(indicators, exclusion) -> frozenset[str]:
+    conditions = [c for i in indicators for c in _conditions(i)] + ([exclusion.condition] if exclusion else [])
+    found = {f.path for c in conditions for f in expr.fields_of(c.tree)}
+    found |= {i.distinct for i in indicators if i.distinct}
+    return frozenset(found)
+
+
+def _conditions(indicator: Indicator) -> list[Condition]:
+    return [q.condition for q in indicator.requires] + [a.condition for a in indicator.awards + indicator.tiers]
+
+
+def _levels(r: _Reader, node: yaml.Node | None) -> tuple[Level, ...]:
+    if node is None:
+        return ()
+    out = []
+    items = r.mapping(node, "levels", ())
+    for code, value in items.items():
+        spec = r.mapping(value, f"level {code}", LEVEL_KEYS, ("name", "max", "source"))
+        out.append(Level(code, r.text(spec.get("name"), "name") or code, r.number(spec.get("max"), "max") or Decimal(0),
+                         r.text(spec.get("parent"), "parent"), r.iri(spec.get("source"), "source"), r.at(value)))
+    codes = {lv.code for lv in out}
+    for lv, value in zip(out, items.values()):
+        if lv.parent and lv.parent not in codes:
+            r.error(value, f"level {lv.code}: unknown parent {lv.parent!r}", f"write one of: {', '.join(sorted(codes))}")
+    return tuple(out)
+
+
+def _indicators(r: _Reader, node: yaml.Node | None, level_codes: set[str]) -> tuple[Indicator, ...]:
+    if node is None:
+        return ()
+    out = []
+    for code, value in r.mapping(node, "indicators", ()).items():
+        indicator = _indicator(r, code, value, level_codes)
+        if indicator is not None:
+            out.append(indicator)
+    return tuple(out)
+
+
+def _indicator(r: _Reader, code: str, node: yaml.Node, level_codes: set[str]) -> Indicator | None:
+    what = f"indicator {code}"
+    spec = r.mapping(node, what, INDICATOR_KEYS, ("name", "source"))
+    if not spec:
+        return None
+    at = r.at(node)
+    parent = r.text(spec.get("parent"), "parent")
+    if parent and parent not in level_codes:
+        r.error(spec["parent"], f"{what}: unknown parent {parent!r}",
+                f"write one of the codes under levels: {', '.join(sorted(level_codes)) or '(none defined)'}")
+    common = dict(code=code, name=r.text(spec.get("name"), "name") or code, source=r.iri(spec.get("source"), "source"),
+                  location=at, parent=parent, interpretation=r.text(spec.get("interpretation"), "interpretation"),
+                  max=r.number(spec.get("max"), "max") if "max" in spec else None)
+    if "formula" in spec:
+        extra = set(spec) - {"name", "parent", "max", "source", "formula", "unit", "decimals", "order", "weight",
+                             "interpretation"}
+        for key in sorted(extra):
+            r.error(spec[key], f"{what}: `{key}` does not go with `formula`",
+                    "a formula indicator takes: formula, unit, decimals, order, weight, interpretation")
+        raw = r.text(spec["formula"], "formula")
+        parsed = None
+        if raw is not None:
+            try:
+                parsed = formula.parse(raw, r.vocabulary.properties)
+            except formula.FormulaError as exc:
+                loc = r.at(spec["formula"])
+                r.errors.append(RuleError(f"formula: {exc.message}",
+                                          location=Location(r.file, loc.line, loc.column + exc.column - 1), hint=exc.hint))
+        decimals = r.integer(spec.get("decimals"), "decimals") if "decimals" in spec else 2
+        return Indicator(**common, formula=parsed, unit=r.text(spec.get("unit"), "unit"),
+                         decimals=decimals if decimals is not None else 2,
+                         order=r.choice(spec.get("order"), "order", ("descending", "ascending"), "descending"),
+                         weight=r.number(spec.get("weight"), "weight", positive=False) if "weight" in spec else None)
+    if "evidence" not in spec:
+        r.error(node, f"{what} says neither which evidence it counts nor a formula",
+                "add `evidence: <kind>` (e.g. replication) or `formula: …`")
+        return None
+    if common["max"] is None:
+        r.error(node, f"{what} has no `max`", "write the rubric's maximum points, e.g. max: 12")
+    ev_node = spec["evidence"]
+    kinds = [r.kind(n) for n in (ev_node.value if isinstance(ev_node, yaml.SequenceNode) else [ev_node])]
+    requires = []
+    if "require" in spec:
+        req_node = spec["require"]
+        if not isinstance(req_node, yaml.SequenceNode):
+            r.error(req_node, f"{what}: `require` must be a list", "write `- {when: …, otherwise: …}` items")
+        else:
+            for item in req_node.value:
+                req = r.mapping(item, f"a requirement of {code}", REQUIRE_KEYS, REQUIRE_KEYS)
+                cond = r.condition(req.get("when")) if "when" in req else None
+                if cond is not None:
+                    requires.append(Requirement(cond, r.text(req.get("otherwise"), "otherwise") or cond.text))
+    awards = _awards(r, spec.get("awards"), f"{what} awards")
+    tiers = _awards(r, spec.get("tiers"), f"{what} tiers")
+    ids = [a.id for a in awards + tiers]
+    for award, node_ in zip(awards + tiers, _items(spec.get("awards")) + _items(spec.get("tiers"))):
+        if ids.count(award.id) > 1:
+            r.error(node_, f"{what}: award id {award.id!r} is used twice", "give each award its own id")
+        if award.requires and award.requires not in ids:
+            r.error(node_, f"{what}: award {award.id} requires unknown award {award.requires!r}",
+                    f"write one of: {', '.join(i for i in ids if i != award.id)}")
+    per_item = r.number(spec.get("per_item"), "per_item") if "per_item" in spec else None
+    per_amount = None
+    if "per_amount" in spec:
+        pa = r.mapping(spec["per_amount"], "per_amount", ("every", "points"), ("every", "points"))
+        every, points = r.number(pa.get("every"), "every"), r.number(pa.get("points"), "points")
+        if every is not None and points is not None:
+            per_amount = PerAmount(every, points)
+    ways = [k for k in ("per_item", "per_amount") if k in spec] + (["awards/tiers"] if awards or tiers else [])
+    if len(ways) != 1:
+        r.error(node, f"{what} must score in exactly one way; it has {', '.join(ways) or 'none'}",
+                "use per_item (points per counted item), per_amount (points per whole amount) or awards/tiers")
+    cap = r.number(spec.get("cap"), "cap") if "cap" in spec else common["max"]
+    if cap is not None and common["max"] is not None and cap > common["max"]:
+        r.error(spec.get("cap", node), f"{what}: cap {cap} is above the indicator's max {common['max']}",
+                f"write a cap of at most {common['max']}")
+    unit_points = per_item or (per_amount.points if per_amount else None)
+    if cap is not None and unit_points is not None and cap < unit_points:
+        r.error(spec.get("cap", node), f"{what}: cap {cap} is below the points of one item ({unit_points})",
+                f"raise the cap to at least {unit_points}, or lower the points per item")
+    for award, node_ in zip(awards + tiers, _items(spec.get("awards")) + _items(spec.get("tiers"))):
+        if cap is not None and award.points > cap:
+            r.error(node_, f"{what}: award {award.id} gives {award.points}, above the cap {cap}",
+                    f"give at most {cap} points")
+    distinct = r.text(spec.get("distinct"), "distinct") if "distinct" in spec else None
+    if distinct and r.vocabulary.check_field(distinct):
+        r.error(spec["distinct"], f"{what}: unknown field {distinct!r} in distinct",
+                "write the field that identifies the same item twice, e.g. measure or item")
+    return Indicator(**common, evidence=tuple(k for k in kinds if k), requires=tuple(requires),
+                     window=r.choice(spec.get("window"), "window", WINDOWS, "year"), distinct=distinct,
+                     per_item=per_item, per_amount=per_amount, awards=awards, tiers=tiers, cap=cap)
+
+
+def _items(node: yaml.Node | None) -> list:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _awards(r: _Reader, node: yaml.Node | None, what: str) -> tuple[Award, ...]:
+    if node is None:
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        r.error(node, f"{what} must be a list", "write `- {id: …, when: …, points: …}` items")
+        return ()
+    out = []
+    for item in node.value:
+        spec = r.mapping(item, f"an item of {what}", AWARD_KEYS, ("id", "when", "points"))
+        cond = r.condition(spec.get("when")) if "when" in spec else None
+        points = r.number(spec.get("points"), "points") if "points" in spec else None
+        ident = r.text(spec.get("id"), "id")
+        if cond is not None and points is not None and ident:
+            out.append(Award(ident, r.text(spec.get("name"), "name") or ident, cond, points,
+                             r.text(spec.get("requires"), "requires"), r.at(item)))
+    return tuple(out)
+
+
+def _exclusion(r: _Reader, node: yaml.Node | None) -> Exclusion | None:
+    if node is None:
+        return None
+    spec = r.mapping(node, "exclusion", ("id", "name", "when", "source", "interpretation"), ("id", "when", "source"))
+    cond = r.condition(spec.get("when")) if "when" in spec else None
+    if cond is None:
+        return None
+    ident = r.text(spec.get("id"), "id") or "excluded"
+    return Exclusion(ident, r.text(spec.get("name"), "name") or ident, cond,
+                     r.iri(spec.get("source"), "source"), r.text(spec.get("interpretation"), "interpretation"))
+
+
+def _ranking(r: _Reader, node: yaml.Node | None) -> Ranking | None:
+    if node is None:
+        return None
+    spec = r.mapping(node, "ranking", ("by", "ties", "source", "interpretation"), ("by", "ties"))
+    return Ranking(r.choice(spec.get("by"), "by", ("total",), "total"), r.choice(spec.get("ties"), "ties", TIES, "shared"),
+                   r.iri(spec.get("source"), "source") if "source" in spec else None,
+                   r.text(spec.get("interpretation"), "interpretation"))
+
+
+def _outcomes(r: _Reader, node: yaml.Node | None) -> tuple[Outcome, ...]:
+    if node is None:
+        return ()
+    out = []
+    for item in _items(node):
+        spec = r.mapping(item, "an outcome", ("id", "name", "when", "source", "amount_max", "interpretation"),
+                         ("id", "when", "source"))
+        cond = r.condition(spec.get("when")) if "when" in spec else None
+        if cond is None:
+            continue
+        for fld in expr.fields_of(cond.tree):
+            if fld.path not in RESULT_FIELDS:
+                r.error(spec["when"], f"an outcome condition reads {fld.path!r}",
+                        f"outcomes are decided by the ranking: use {', '.join(RESULT_FIELDS)}")
+        ident = r.text(spec.get("id"), "id") or "outcome"
+        out.append(Outcome(ident, r.text(spec.get("name"), "name") or ident, cond, r.iri(spec.get("source"), "source"),
+                           r.number(spec.get("amount_max"), "amount_max") if "amount_max" in spec else None,
+                           r.text(spec.get("interpretation"), "interpretation")))
+    if not isinstance(node, yaml.SequenceNode):
+        r.error(node, "outcomes must be a list", "write `- {id: reward, when: rank <= 10, source: …}` items")
+    return tuple(out)
+
+
+def _check_sums(r: _Reader, levels, indicators, total, node) -> None:
+    """The rubric's arithmetic: B maxima add up to their A level, A to F, F to the scheme total."""
+    if not levels:
+        return
+    children: dict[str | None, list] = {}
+    for lv in levels:
+        children.setdefault(lv.parent, []).append((lv.code, lv.max, lv.location))
+    for ind in indicators:
+        if ind.parent and ind.max is not None:
+            children.setdefault(ind.parent, []).append((ind.code, ind.max, ind.location))
+    for lv in levels:
+        parts = children.get(lv.code, [])
+        got = sum((p[1] for p in parts), Decimal(0))
+        if parts and got != lv.max:
+            listing = " + ".join(f"{c} {m}" for c, m, _ in parts)
+            r.errors.append(RuleError(f"the maxima under {lv.code} add up to {got}, not its max {lv.max}",
+                                      location=lv.location, hint=f"{listing} = {got}; make them add up to {lv.max}"))
+    roots = children.get(None, [])
+    if total is not None and roots:
+        got = sum((p[1] for p in roots), Decimal(0))
+        if got != total:
+            listing = " + ".join(f"{c} {m}" for c, m, _ in roots)
+            r.error(node, f"the first-level maxima add up to {got}, not the scheme total {total}",
+                    f"{listing} = {got}; make them add up to {total}")
+
+
+def scheme_path(layout: Layout, scheme_id: str) -> Path:
+    from .duties import scheme_file
+
+    return scheme_file(layout, scheme_id)
+
+
+def clause_problems(scheme: Scheme, graph_has) -> list[RuleError]:
+    """Clauses the scheme cites that the knowledge base does not describe (graph_has: IRI → bool)."""
+    return [RuleError(f"the clause {iri} is not in the knowledge base", location=Location(scheme.file),
+                      hint="cite a clause of kb/documents/ (e.g. doc:fj-ftzo-2021-1/att2/B4)")
+            for iri in sorted(scheme.clauses(), key=str) if iri is not None and not graph_has(iri)]
