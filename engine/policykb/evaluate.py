@@ -13,13 +13,13 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Mapping
 
 from . import expr, formula as formulas
+from .errors import PolicyKBError
 from .facts import EvidenceItem, FactReader, FactSet, ZoneInfo, observations_for
 from .load import KnowledgeBase
 from .matcher import Matcher
 from .rules import Indicator, Scheme
 
 REWARD_NONE, EXCLUDED = "none", "excluded"
-SELF_KIND = "self-assessment"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,9 +117,15 @@ class Evaluation:
     compiled: str = field(default="", repr=False)
 
     def zone(self, key: str) -> ZoneScore:
+        """A zone's score by IRI, prefixed name, code (fz-b) or label."""
+        from .queries import expand_iri
+
+        try:
+            iri = str(expand_iri(key))
+        except PolicyKBError:
+            iri = None
         for z in self.zones:
-            if key in (z.zone.iri, z.zone.code, z.zone.label) or z.zone.iri.endswith("/" + key) \
-                    or z.zone.iri.endswith("zone-" + key):
+            if key in (z.zone.code, z.zone.label) or z.zone.iri == iri:
                 return z
         raise KeyError(key)
 
@@ -160,8 +166,9 @@ def conditions(scheme: Scheme, year: int) -> dict[str, expr.Node]:
         out[f"{ind.code}|count"] = _all(base, window, *requirements)
         for award in ind.awards + ind.tiers:
             out[f"{ind.code}|award|{award.id}"] = _all(base, window, *requirements, award.condition.tree)
-        out[f"{ind.code}|self"] = _all(_eq("kind", SELF_KIND), _eq("indicator", ind.code),
-                                       _eq("year", Decimal(year)))
+        # a self-assessed score is a row of kind self-assessment, or any row that names the indicator
+        out[f"{ind.code}|self"] = _all(_eq("indicator", ind.code), _eq("year", Decimal(year)),
+                                       expr.Compare(expr.Field("self_score", 1), ">=", expr.Value(Decimal(0), 1)))
     if scheme.exclusion:
         out["exclusion"] = _all(_eq("kind", "zone"), scheme.exclusion.condition.tree)
     for outcome in scheme.outcomes:

@@ -176,7 +176,7 @@ class _Parser:
         left = self.field()
         # `a - b >= 5` is read as `a >= b + 5`
         shift = None
-        if self.peek().text == "-" and self.toks[self.i + 1].kind == "word":
+        if self.peek().text == "-" and self.i + 1 < len(self.toks) and self.toks[self.i + 1].kind == "word":
             self.take()
             shift = self.field()
         tok = self.peek()
@@ -203,7 +203,7 @@ class _Parser:
 
     def operand(self) -> Value | Field | Offset:
         tok = self.peek()
-        follower = self.toks[self.i + 1].text
+        follower = self.toks[self.i + 1].text if tok.kind != "end" else ""
         is_field = tok.kind == "word" and tok.text in self.fields and ("." in tok.text or follower in ("+", "-"))
         if is_field:
             other = self.field()

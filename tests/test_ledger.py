@@ -1,0 +1,80 @@
+"""Evidence ledgers (台账): bad rows are refused with file, row, column and a hint, and nothing is written."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+import pytest
+
+from conftest import read_yaml
+
+BAD = read_yaml("bad-ledgers.yaml")
+
+
+def _write(path, rows):
+    headers = list(dict.fromkeys(h for r in rows for h in r))
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        for r in rows:
+            writer.writerow([r.get(h, "") for h in headers])
+
+
+def _snapshot(directory):
+    return {p.relative_to(directory): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", BAD["cases"], ids=lambda c: c["name"])
+def test_a_bad_row_stops_the_import_with_row_column_and_hint(cli, kb_dir, tmp_path, case):
+    ledger = tmp_path / "台账-2021.csv"
+    _write(ledger, [BAD["good"], case["row"]])
+    before = _snapshot(kb_dir / "kb")
+    result = cli("import", ledger, "--kb", kb_dir)
+    assert result.code == 1
+    assert f"{ledger}:3:{case['column']}" in result.err
+    assert case["message"] in result.err
+    assert "hint:" in result.err and str(case["hint"]) in result.err
+    assert _snapshot(kb_dir / "kb") == before  # nothing half-written
+
+
+def test_a_good_ledger_imports_and_scores(cli, kb_dir, tmp_path):
+    ledger = tmp_path / "台账-2021-fz-c.csv"
+    _write(ledger, [BAD["good"], {**BAD["good"], "举措": "C02"}, {**BAD["good"], "举措": "C01"}])
+    result = cli("import", ledger, "--kb", kb_dir)
+    assert result.code == 0, result.err
+    written = kb_dir / "kb" / "evidence" / "台账-2021-fz-c.ttl"
+    assert written.exists() and written.read_text(encoding="utf-8").count("a pkb:Replication") == 3
+    explained = cli("explain", "fz-b", "--scheme", "fujian-2021", "--year", "2021", "--kb", kb_dir, "--format", "json")
+    b4 = next(i for i in __import__("json").loads(explained.out)["indicators"] if i["code"] == "B4")
+    # the new C01 and C02 rows duplicate what fz-b's own ledger already counts: still 7 measures, 14 before the cap
+    assert b4["points_before_cap"] == 14
+    assert sum("duplicate" in n["reason"] for n in b4["not_counted"]) == 4  # with row 13 of its own ledger
+
+
+def test_two_ledgers_are_imported_all_or_nothing(cli, kb_dir, tmp_path):
+    good, bad = tmp_path / "a.csv", tmp_path / "b.csv"
+    _write(good, [BAD["good"]])
+    _write(bad, [BAD["good"], BAD["cases"][0]["row"]])
+    before = _snapshot(kb_dir / "kb")
+    result = cli("import", good, bad, "--kb", kb_dir)
+    assert result.code == 1 and f"{bad}:3:zone" in result.err
+    assert _snapshot(kb_dir / "kb") == before
+
+
+def test_dry_run_checks_and_writes_nothing(cli, kb_dir, tmp_path):
+    ledger = tmp_path / "a.csv"
+    _write(ledger, [BAD["good"]])
+    before = _snapshot(kb_dir / "kb")
+    result = cli("import", ledger, "--kb", kb_dir, "--dry-run")
+    assert result.code == 0 and "checked 1 evidence item" in result.err
+    assert _snapshot(kb_dir / "kb") == before
+
+
+def test_the_template_has_every_column_with_chinese_headers(cli, tmp_path):
+    out = tmp_path / "template.csv"
+    assert cli("template", out).code == 0
+    header = out.read_text(encoding="utf-8-sig").splitlines()[0]
+    for column in ("zone", "year", "kind", "measure", "level", "scope", "count", "amount", "date", "source", "self_score"):
+        assert column in header or column in header.lower()
