@@ -223,9 +223,13 @@ def _score_zone(scheme: Scheme, year: int, zone: ZoneInfo, facts: FactSet, match
                      self_total=sum(selfs, Decimal(0)) if selfs else None)
 
 
-def _units(item: EvidenceItem) -> Decimal:
+def _units(item: EvidenceItem, indicator: Indicator) -> Decimal:
+    """How many items a row stands for: its count column (1 when blank), except where the indicator
+    counts distinct things (a measure, a platform), each of which counts once."""
     count = item.fields.get("count")
-    return Decimal(count) if count is not None else Decimal(1)
+    if indicator.distinct or count is None:
+        return Decimal(1)
+    return Decimal(count)
 
 
 def _fmt(value: Decimal) -> str:
@@ -241,7 +245,7 @@ def _score_indicator(ind: Indicator, year: int, items, hits) -> IndicatorScore:
         keys = hits.get(item.id, frozenset())
         if f"{ind.code}|count" in keys:
             if ind.distinct:
-                key = item.fields.get(ind.distinct)
+                key = item.fields.get(ind.distinct, getattr(item, ind.distinct, None))
                 first = seen.get(key) if key is not None else None
                 if first is not None:
                     where = f"row {first.ledger_row}" if first.ledger_row else first.id
@@ -259,7 +263,7 @@ def _score_indicator(ind: Indicator, year: int, items, hits) -> IndicatorScore:
             lines.append(ItemLine(item, False, "; ".join(failed)))
     awards: list[AwardLine] = []
     if ind.per_item is not None:
-        units = [(_units(i), _units(i) * ind.per_item) for i in counted]
+        units = [(_units(i, ind), _units(i, ind) * ind.per_item) for i in counted]
         lines = [ItemLine(i, True, None, u, p) for i, (u, p) in zip(counted, units)] + lines
         n = sum((u for u, _ in units), Decimal(0))
         raw = n * ind.per_item
@@ -273,19 +277,24 @@ def _score_indicator(ind: Indicator, year: int, items, hits) -> IndicatorScore:
         arithmetic = (f"{_fmt(total)} yuan ÷ {_fmt(ind.per_amount.every)} = {_fmt(total / ind.per_amount.every)}"
                       f" → {_fmt(wholes)} whole × {_fmt(ind.per_amount.points)} = {_fmt(raw)}")
     else:
-        given: dict[str, AwardLine] = {}
+        matched = {a.id: tuple(i.id for i in counted if f"{ind.code}|award|{a.id}" in hits.get(i.id, ()))
+                   for a in ind.awards}
+        given_ids: set[str] = set()
+        changed = True
+        while changed:  # an award that requires another is given once that one is, whatever their order
+            changed = False
+            for award in ind.awards:
+                if award.id not in given_ids and matched[award.id] and (award.requires is None or award.requires in given_ids):
+                    given_ids.add(award.id)
+                    changed = True
         for award in ind.awards:
-            matched = tuple(i.id for i in counted if f"{ind.code}|award|{award.id}" in hits.get(i.id, ()))
-            ok = bool(matched) and (award.requires is None or award.requires in given)
             reason = None
-            if not matched:
+            if not matched[award.id]:
                 reason = f"no counted item meets {award.condition.text}"
-            elif not ok:
+            elif award.id not in given_ids:
                 reason = f"requires {award.requires}, which was not given"
-            line = AwardLine(award.id, award.name, award.condition.text, award.points, ok, matched, reason)
-            awards.append(line)
-            if ok:
-                given[award.id] = line
+            awards.append(AwardLine(award.id, award.name, award.condition.text, award.points, award.id in given_ids,
+                                    matched[award.id], reason))
         best = None
         tier_lines = []
         for tier in ind.tiers:

@@ -48,6 +48,7 @@ SELECT ?e ?kind ?zone ?year ?file ?row WHERE {
 
 _DIRECT = "SELECT ?e ?v WHERE { ?e <https://w3id.org/policykb/def#zone> ?z ; ?p ?v }"
 _LINKED = "SELECT ?e ?v WHERE { ?e <https://w3id.org/policykb/def#zone> ?z ; ?p1 ?x . ?x ?p2 ?v }"
+_OWN = "SELECT ?s ?v WHERE { ?s ?p ?v }"
 _LINK = "SELECT ?e ?x WHERE { ?e <https://w3id.org/policykb/def#zone> ?z ; ?p1 ?x }"
 _CODES = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
@@ -164,13 +165,18 @@ class FactReader:
             zone_items.sort(key=lambda i: (i.ledger_file or "", i.ledger_row or 0, i.id))
         zone_facts = {}
         derived_zone = {name: self._derived("zone", name) for (of, name) in self.vocabulary.derived if of == "zone"}
+        # the zone's own properties that a rule reads as zone.<field> (e.g. an exclusion on zone.zone_level)
+        for path in self.scheme.fields:
+            link, _, name = path.partition(".")
+            if link == "zone" and name in self.vocabulary.properties and name not in derived_zone:
+                derived_zone[name] = {str(r.s): self.value(r.v)
+                                      for r in self.kb.query(_OWN, {"p": self.vocabulary.properties[name]})}
         for z in zones:
             fact = {"id": z.iri, "kind": "zone", "zone": z.iri}
             for name, values in derived_zone.items():
                 if values.get(z.iri) is not None:
                     fact[fact_key(f"zone.{name}")] = values[z.iri]
             zone_facts[z.iri] = fact
-        # evidence facts carry the zone's own derived facts too (`zone.<fact>` in an indicator's rules)
         return FactSet(zones, {z: tuple(v) for z, v in items.items()}, zone_facts)
 
     def _paths(self) -> set[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 from rdflib import Graph, URIRef
-from rdflib.namespace import SKOS
+from rdflib.namespace import RDFS, SKOS, XSD
 
 from . import expr, formula
 from .duties import Duty, parse_duties
@@ -197,6 +197,7 @@ class RuleVocabulary:
     codes: dict  # fact name → allowed codes (concept-valued properties and `kind`)
     kinds: dict  # ledger code → evidence class
     derived: dict  # (of, name) → DerivedFact
+    numeric: frozenset = frozenset()  # fact names of properties whose values are numbers
 
     @classmethod
     def of(cls, layout: Layout, ontology: Graph | None = None) -> "RuleVocabulary":
@@ -219,7 +220,9 @@ class RuleVocabulary:
             header = dict(re.findall(r"^#\s*(fact|of):\s*(\S+)", path.read_text(encoding="utf-8"), re.M))
             if "fact" in header and "of" in header:
                 derived[(header["of"], header["fact"])] = DerivedFact(header["fact"], header["of"], path)
-        return cls(properties, codes, kinds, derived)
+        numbers = {XSD.integer, XSD.decimal, XSD.double, XSD.nonNegativeInteger}
+        numeric = frozenset(name for name, prop in properties.items() if ontology.value(prop, RDFS.range) in numbers)
+        return cls(properties, codes, kinds, derived, numeric)
 
     def field_names(self) -> frozenset[str]:
         names = set(self.properties) | set(BASE_FIELDS) | set(RESULT_FIELDS)
@@ -239,6 +242,10 @@ class RuleVocabulary:
 
     def codes_of(self, path: str) -> set[str] | None:
         return self.codes.get(path.split(".")[-1])
+
+    def is_numeric(self, path: str) -> bool:
+        name = path.split(".")[-1]
+        return name in self.numeric or name in ("count", "amount", "year") or name in RESULT_FIELDS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,6 +378,25 @@ class _Reader:
         if isinstance(tree, expr.Compare):
             allowed = self.vocabulary.codes_of(tree.left.path)
             right = tree.right
+            where = Location(self.file, at.line, at.column + shift + tree.left.column - 1)
+            if isinstance(right, expr.Field) and tree.op in ("==", "!="):
+                self.errors.append(RuleError(
+                    f"`{tree.left.path} {tree.op} {right.path}` compares two fields for equality", location=where,
+                    hint="compare a field with a value (e.g. measure.scope == cross); between two fields "
+                         "only < <= > >= are possible"))
+                return
+            if isinstance(right, expr.Value) and not allowed and not right.quoted:
+                values = right.value if isinstance(right.value, tuple) else (right.value,)
+                words = [v for v in values if isinstance(v, str)]
+                for word in words:
+                    if word in self.fields and tree.op not in ("==", "!=", "in", "not in"):
+                        self.errors.append(RuleError(
+                            f"`{tree.left.path} {tree.op} {word}` would compare with the text {word!r}", location=where,
+                            hint=f"to compare with the field {word}, write `{tree.left.path} {tree.op} {word} + 0`"))
+                    elif self.vocabulary.is_numeric(tree.left.path):
+                        self.errors.append(RuleError(
+                            f"{tree.left.path} is a number, not {word!r}", location=where,
+                            hint=f"write a number, e.g. {tree.left.path} {tree.op} 10"))
             if allowed and isinstance(right, expr.Value):
                 values = right.value if isinstance(right.value, tuple) else (right.value,)
                 for value in values:
@@ -442,6 +468,9 @@ def _read(r: _Reader, root: yaml.Node, ontology: Graph) -> Scheme | None:
             r.errors.extend(exc.errors)
         except RuleError as exc:
             r.errors.append(exc)
+    if any(i.is_formula for i in indicators) and any(not i.is_formula for i in indicators):
+        r.error(top["indicators"], "the scheme mixes formula indicators and evidence indicators",
+                "a scheme scores either evidence (evidence: …) or observations (formula: …); write two schemes")
     if not indicators and not duties:
         r.error(root, "the rule file has neither indicators nor duties",
                 "add `indicators:` (see rules/README.md) or `duties:`")
@@ -557,9 +586,13 @@ def _indicator(r: _Reader, code: str, node: yaml.Node, level_codes: set[str]) ->
     for award, node_ in zip(awards + tiers, _items(spec.get("awards")) + _items(spec.get("tiers"))):
         if ids.count(award.id) > 1:
             r.error(node_, f"{what}: award id {award.id!r} is used twice", "give each award its own id")
-        if award.requires and award.requires not in ids:
+        award_ids = [a.id for a in awards if a.id != award.id]
+        if award.requires and award in tiers:
+            r.error(node_, f"{what}: tier {award.id} cannot require another award",
+                    "tiers are exclusive steps: only the highest that holds applies; move the condition into `when`")
+        elif award.requires and award.requires not in award_ids:
             r.error(node_, f"{what}: award {award.id} requires unknown award {award.requires!r}",
-                    f"write one of: {', '.join(i for i in ids if i != award.id)}")
+                    f"write one of the other awards' ids: {', '.join(award_ids) or '(none)'}")
     per_item = r.number(spec.get("per_item"), "per_item") if "per_item" in spec else None
     per_amount = None
     if "per_amount" in spec:
@@ -690,8 +723,21 @@ def scheme_path(layout: Layout, scheme_id: str) -> Path:
     return scheme_file(layout, scheme_id)
 
 
-def clause_problems(scheme: Scheme, graph_has) -> list[RuleError]:
-    """Clauses the scheme cites that the knowledge base does not describe (graph_has: IRI → bool)."""
-    return [RuleError(f"the clause {iri} is not in the knowledge base", location=Location(scheme.file),
-                      hint="cite a clause of kb/documents/ (e.g. doc:fj-ftzo-2021-1/att2/B4)")
-            for iri in sorted(scheme.clauses(), key=str) if iri is not None and not graph_has(iri)]
+def clause_problems(scheme: Scheme, graph_has, layout: Layout | None = None) -> list[RuleError]:
+    """Clauses the scheme cites that the knowledge base does not describe (graph_has: IRI → bool),
+    each located at the first line of the rule file that cites it."""
+    layout = layout or Layout.bundled()
+    try:
+        lines = (layout.root / scheme.file).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    problems = []
+    for iri in sorted(scheme.clauses(), key=str):
+        if iri is None or graph_has(iri):
+            continue
+        tail = str(iri).split("/doc/", 1)[-1]
+        line = next((n for n, text in enumerate(lines, 1) if re.search(re.escape(tail) + r"(?![\w/-])", text)), None)
+        problems.append(RuleError(f"the clause {iri} is not in the knowledge base",
+                                  location=Location(scheme.file, line),
+                                  hint="cite a clause of kb/documents/ (e.g. doc:fj-ftzo-2021-1/att2/B4)"))
+    return problems

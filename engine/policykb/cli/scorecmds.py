@@ -41,13 +41,18 @@ def register(sub) -> None:
     p.add_argument("schemes", nargs="*", metavar="SCHEME", help="schemes to test (default: every scheme with a test file)")
     add_format_option(p)
 
-    p = command(sub, "rules", cmd_rules, "check rule files, or show a scheme's compiled durable-rules ruleset",
-                "`policykb rules check [SCHEME…]` reads every rule file (or the given ones) and reports each "
-                "problem with file, line and column; `policykb rules show SCHEME --year Y` prints the "
-                "durable-rules JSON the scheme compiles to.")
-    p.add_argument("action", choices=("check", "show"), help="check or show")
-    p.add_argument("schemes", nargs="*", metavar="SCHEME", help="scheme ids (default for check: all)")
-    p.add_argument("--year", type=int, metavar="YEAR", help="for show: the evaluation year")
+    p = sub.add_parser("rules", help="check rule files, or show a scheme's compiled durable-rules ruleset",
+                       description="Rule files (rules/SCHEME.yaml): check them, or show what they compile to.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", title="actions")
+    actions.required = True
+    q = command(actions, "check", cmd_rules_check, "check rule files: keys, sums, kinds, fields, codes, caps, "
+                "expressions and cited clauses",
+                "Read every rule file (or the given schemes) and report each problem with file, line and column "
+                "and what may be written instead; also check that every clause a rule cites is in the knowledge base.")
+    q.add_argument("schemes", nargs="*", metavar="SCHEME", help="scheme ids (default: all)")
+    q = command(actions, "show", cmd_rules_show, "print the durable-rules JSON a scheme compiles to for a year")
+    q.add_argument("scheme", metavar="SCHEME", help="the scheme, e.g. fujian-2021")
+    q.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year")
 
 
 def _scheme_options(p) -> None:
@@ -55,10 +60,15 @@ def _scheme_options(p) -> None:
     p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
 
 
+def _known(kb: KnowledgeBase):
+    """IRI → whether the knowledge base says anything of it."""
+    return lambda iri: bool(kb.query("ASK { ?iri ?p ?o }", {"iri": iri}).askAnswer)
+
+
 def scheme_of(kb: KnowledgeBase, scheme_id: str) -> Scheme:
     path = scheme_path(kb.layout, scheme_id)
     scheme = load_scheme(path, kb.layout, ontology=kb.ontology)
-    problems = clause_problems(scheme, lambda iri: bool(kb.query("ASK { ?iri ?p ?o }", {"iri": iri}).askAnswer))
+    problems = clause_problems(scheme, _known(kb), kb.layout)
     if problems:
         raise problems[0] if len(problems) == 1 else RuleErrors(problems)
     return scheme
@@ -158,26 +168,33 @@ def _show(value) -> str:
     return format_decimal(value) if isinstance(value, Decimal) else str(value)
 
 
-def cmd_rules(args) -> int:
-    layout = layout_of(args)
-    if args.action == "show":
-        if len(args.schemes) != 1 or args.year is None:
-            raise UsageError("rules show takes one scheme and --year", hint="e.g. policykb rules show fujian-2021 --year 2021")
-        from ..evaluate import matcher_for
+def cmd_rules_show(args) -> int:
+    from ..evaluate import matcher_for
 
-        scheme = load_scheme(scheme_path(layout, args.schemes[0]), layout)
-        sys.stdout.write(matcher_for(scheme, args.year).compiled() + "\n")
-        return 0
+    layout = layout_of(args)
+    scheme = load_scheme(scheme_path(layout, args.scheme), layout)
+    sys.stdout.write(matcher_for(scheme, args.year).compiled() + "\n")
+    return 0
+
+
+def cmd_rules_check(args) -> int:
+    kb = load_kb(args)
+    layout = kb.layout
     paths = layout.rule_files() if not args.schemes else [scheme_path(layout, s) for s in args.schemes]
     problems: list[PolicyKBError] = []
     for path in paths:
         try:
-            scheme = load_scheme(path, layout)
-            print(f"{layout.relative(path)}: ok ({len(scheme.indicators)} indicators, {len(scheme.duties)} duties)")
+            scheme = load_scheme(path, layout, ontology=kb.ontology)
         except RuleErrors as exc:
             problems.extend(exc.errors)
+            continue
         except RuleError as exc:
             problems.append(exc)
+            continue
+        missing = clause_problems(scheme, _known(kb), layout)
+        problems.extend(missing)
+        if not missing:
+            print(f"{layout.relative(path)}: ok ({len(scheme.indicators)} indicators, {len(scheme.duties)} duties)")
     for problem in problems:
         print(str(problem), file=sys.stderr)
     return 1 if problems else 0
