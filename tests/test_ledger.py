@@ -78,3 +78,22 @@ def test_the_template_has_every_column_with_chinese_headers(cli, tmp_path):
     header = out.read_text(encoding="utf-8-sig").splitlines()[0]
     for column in ("zone", "year", "kind", "measure", "level", "scope", "count", "amount", "date", "source", "self_score"):
         assert column in header or column in header.lower()
+
+
+def test_another_ledger_of_the_same_name_does_not_silently_replace_evidence(cli, kb_dir, tmp_path):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    ledger = other / "sample-2021-fz-a.csv"  # the name of a bundled sample ledger, holding fz-b's rows
+    _write(ledger, [BAD["good"]])
+    before = _snapshot(kb_dir / "kb")
+    result = cli("import", ledger, "--kb", kb_dir)
+    assert result.code == 1
+    assert "already holds the evidence of another ledger of the same name" in result.err
+    assert "kb/ledgers/sample/sample-2021-fz-a.csv" in result.err and "--replace" in result.err
+    assert _snapshot(kb_dir / "kb") == before
+    assert cli("import", ledger, "--kb", kb_dir, "--replace").code == 0
+
+
+def test_a_folder_without_a_knowledge_base_is_refused(cli, tmp_path):
+    result = cli("info", "--kb", tmp_path)
+    assert result.code == 1 and "holds no knowledge base" in result.err

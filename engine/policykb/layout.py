@@ -55,12 +55,21 @@ class Layout:
                 raise LayoutError(f"knowledge-base directory {directory} does not exist",
                                   hint="pass --kb with an existing directory that holds kb/ (or Turtle files)")
         kb = root / "kb" if (root / "kb").is_dir() else root
+        if directory is not None and kb == root and not any(root.glob("*.ttl")):
+            raise LayoutError(f"{directory} holds no knowledge base: no kb/ folder and no Turtle files",
+                              hint="pass --kb with a directory that holds kb/ (a copy of the bundled kb/, ontology/, "
+                                   "rules/ and queries/ folders), or Turtle files")
 
         def pick(name: str) -> Path:
             own = root / name
             return own if own.is_dir() else base / name
 
         return cls(root=root, kb=kb, ontology=pick("ontology"), rules=pick("rules"), queries=pick("queries"))
+
+    @property
+    def installed(self) -> bool:
+        """True for the knowledge base inside an installed package (site-packages), which imports must not change."""
+        return self.root.name == "_bundle"
 
     def relative(self, path: Path) -> str:
         """A path as messages show it: relative to the layout root when inside it."""

@@ -531,11 +531,12 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
 
 
 def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: str | None = None,
-                   write: bool = True) -> list[ImportResult]:
+                   write: bool = True, replace: bool = False) -> list[ImportResult]:
     """Import several ledgers all or nothing: every one is converted and checked before any is written.
 
-    Each ledger becomes kb/evidence/<ledger-id>.ttl; importing a ledger with the same file name
-    again replaces what the earlier import wrote.
+    Each ledger becomes kb/evidence/<ledger-id>.ttl; importing the same ledger file again replaces what
+    its earlier import wrote. Another file of the same name (from another folder) would silently take
+    its place, so that is refused unless `replace` is given.
     """
     vocabulary = Vocabulary(kb)
     prepared = [prepare(kb, Path(p), vocabulary, year=year, kind=kind) for p in paths]
@@ -543,6 +544,16 @@ def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: s
     if len(set(ids)) != len(ids):
         twice = next(i for i in ids if ids.count(i) > 1)
         raise LedgerError(f"two ledgers have the same file name {twice!r}", hint="rename one: a ledger's file name is its id")
+    if not replace:
+        for item in prepared:
+            if item.result.graph_name not in kb.store.graph_names():
+                continue
+            earlier = {str(f) for f in kb.store.get(item.result.graph_name).objects(None, PKB.ledgerFile)}
+            if earlier and item.result.source not in earlier:
+                raise LedgerError(
+                    f"{item.result.graph_name} already holds the evidence of another ledger of the same name "
+                    f"({', '.join(sorted(earlier))})", location=Location(item.result.source),
+                    hint="a ledger's file name is its id: rename this file, or give --replace to replace that evidence")
     _check(kb, prepared, vocabulary)
     if write:
         with kb.store.transaction():

@@ -336,7 +336,7 @@ def execute(store, prepared, bindings: Mapping[str, object] | None = None, *, na
         raise ServiceRefused(f"SERVICE <{calls[0]}> is refused: it would make policykb connect to another address",
                              location=Location(name),
                              hint="query the knowledge base itself; an administrator can start "
-                                  "`policykb serve --allow-service` where calling other endpoints is wanted")
+                                  "`--allow-service` (policykb query or policykb serve) where calling other endpoints is wanted")
     defaults, named = dataset_clause(prepared)
     known = sorted(str(graph_id(n)) for n in store.graph_names())
     for graph in defaults + named:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..errors import UsageError
 from ..ledger import Vocabulary, import_ledgers, write_template
 from .common import add_format_option, command, load_kb
 from .render import emit
@@ -19,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("--year", type=int, help="year for rows whose ledger has no year column (e.g. the Zhejiang table)")
     p.add_argument("--kind", help="kind for rows whose ledger has no kind column, e.g. replication")
     p.add_argument("--dry-run", action="store_true", help="check the ledgers and report, but write nothing")
+    p.add_argument("--replace", action="store_true",
+                   help="let a ledger replace the evidence of another ledger file of the same name")
     add_format_option(p)
     p = command(sub, "template", cmd_template, "write a blank ledger template (.xlsx with a sheet of codes, or .csv)")
     p.add_argument("out", metavar="FILE", help="where to write, e.g. 台账-2022.xlsx")
@@ -26,8 +29,11 @@ def register(sub) -> None:
 
 def cmd_import(args) -> int:
     kb = load_kb(args)
+    if kb.layout.installed and not args.dry_run:
+        raise UsageError("the bundled knowledge base is part of the installed package and is not changed by imports",
+                         hint="copy kb/, ontology/, rules/ and queries/ into a folder and give it with --kb DIR")
     results = import_ledgers(kb, [Path(p) for p in args.ledgers], year=args.year, kind=args.kind,
-                             write=not args.dry_run)
+                             write=not args.dry_run, replace=args.replace)
     rows = [{"ledger": r.source, "items": r.items, "zones": ", ".join(r.zones), "years": ", ".join(map(str, r.years)),
              "written": "(dry run)" if args.dry_run else kb.layout.relative(r.target)} for r in results]
     emit(rows, ["ledger", "items", "zones", "years", "written"], args.format)
