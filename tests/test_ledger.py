@@ -97,3 +97,16 @@ def test_another_ledger_of_the_same_name_does_not_silently_replace_evidence(cli,
 def test_a_folder_without_a_knowledge_base_is_refused(cli, tmp_path):
     result = cli("info", "--kb", tmp_path)
     assert result.code == 1 and "holds no knowledge base" in result.err
+
+
+def test_a_ledger_imported_twice_under_two_names_is_flagged(cli, kb_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "fz-b-again.csv"
+    shutil.copy(kb_dir / "kb" / "ledgers" / "sample" / "sample-2021-fz-b.csv", copy)
+    assert cli("import", copy, "--kb", kb_dir).code == 0
+    result = cli("validate", "--kb", kb_dir, "--format", "json")
+    assert result.code == 0  # a warning: two equal rows may be two real items
+    warnings = [w for w in __import__("json").loads(result.out) if w["shape"] == "queries/checks/evidence-repeated.rq"]
+    assert len(warnings) == 61  # every row of fz-b's ledger (header = row 1, rows 2–62)
+    assert any("fz-b-again.csv row 9 and kb/ledgers/sample/sample-2021-fz-b.csv row 9" in w["message"] for w in warnings)

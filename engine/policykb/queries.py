@@ -30,7 +30,7 @@ from .namespace import PREFIXES, curie
 from .store import graph_id
 
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
-_HEADER = re.compile(r"^#\s*(title|answers|param|message|path):\s*(.*)$")
+_HEADER = re.compile(r"^#\s*(title|answers|param|message|path|severity):\s*(.*)$")
 _PARAM = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>\w+)(?:,\s*(?P<req>required|optional))?\)\s*(?::|—|-)?\s*(?P<doc>.*)$")
 _IRI_FORBIDDEN = re.compile(r'[\s<>"{}|^`\\]')
 
@@ -61,6 +61,7 @@ class NamedQuery:
     text: str
     message: str = ""  # integrity checks: the violation message, with {variable} placeholders
     about: str = ""  # integrity checks: the property the message is about
+    severity: str = "Violation"  # integrity checks: Violation (stops validate) or Warning (reported)
 
     @property
     def form(self) -> str:
@@ -86,6 +87,7 @@ def _parse_query_file(resolved: str, mtime_ns: int, size: int, shown: str) -> Na
     path = Path(resolved)
     text = path.read_text(encoding="utf-8")
     title = answers = message = prop = ""
+    severity = "Violation"
     params: list[Param] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.startswith("#"):
@@ -104,6 +106,11 @@ def _parse_query_file(resolved: str, mtime_ns: int, size: int, shown: str) -> Na
             message = value
         elif key == "path":
             prop = value
+        elif key == "severity":
+            if value.lower() not in ("violation", "warning"):
+                raise QueryError(f"unknown severity {value!r}", location=Location(shown, number),
+                                 hint="write '# severity: violation' or '# severity: warning'")
+            severity = value.capitalize()
         elif key == "param":
             pm = _PARAM.match(value)
             if not pm or pm.group("type") not in PARAM_TYPES:
@@ -115,7 +122,7 @@ def _parse_query_file(resolved: str, mtime_ns: int, size: int, shown: str) -> Na
             params.append(Param(pm.group("name"), pm.group("type"), pm.group("req") != "optional", pm.group("doc")))
     check_syntax(text, shown)
     stem = path.stem
-    return NamedQuery(stem, path, title or stem, answers, tuple(params), text, message, prop)
+    return NamedQuery(stem, path, title or stem, answers, tuple(params), text, message, prop, severity)
 
 
 def check_syntax(text: str, name: str = "<query>") -> None:

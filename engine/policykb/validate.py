@@ -83,7 +83,7 @@ def integrity(kb: KnowledgeBase, data: Graph) -> list[Violation]:
                 focus=_show(focus),
                 focus_label=kb.label(focus) if isinstance(focus, URIRef) else None,
                 path=check_query.about or None,
-                severity="Violation",
+                severity=check_query.severity,
                 file=file,
                 line=line,
                 shape=f"queries/checks/{check_query.name}.rq",
