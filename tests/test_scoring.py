@@ -221,3 +221,13 @@ def test_an_unknown_scheme_suggests_the_closest(cli):
 def test_trace_graph_marks_sample_scores(fujian):
     graph = trace_graph(fujian, [fujian.zone("sample:zone-fz-b")])
     assert "sampleData true" in graph.serialize(format="turtle")
+
+
+def test_an_ill_typed_year_in_the_knowledge_base_is_named_not_a_traceback(cli, kb_dir):
+    path = kb_dir / "kb" / "evidence" / "sample-2021-fz-b.ttl"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("pkb:year 2021 ;", 'pkb:year "2021x"^^xsd:integer ;', 1), encoding="utf-8")
+    result = cli("score", "--scheme", "fujian-2021", "--year", "2021", "--kb", kb_dir)
+    assert result.code == 1
+    assert "kb/evidence/sample-2021-fz-b.ttl:12: pkb:year: '2021x' is not a whole number" in result.err
+    assert "Traceback" not in result.err

@@ -14,6 +14,7 @@ from typing import Mapping
 from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
+from .errors import Location, TurtleSyntaxError
 from .formula import Observations, Term
 from .load import KnowledgeBase
 from .matcher import fact_key
@@ -142,6 +143,16 @@ class FactReader:
             return str(term)
         return str(term)
 
+    def _whole(self, subject, literal, prop: str) -> int:
+        """A year as an int; an ill-typed literal (e.g. "2021x"^^xsd:integer) is named by file and line."""
+        try:
+            return int(literal)
+        except (TypeError, ValueError):
+            file, line = self.kb.locate(subject)
+            raise TurtleSyntaxError(f"{prop}: {str(literal)!r} is not a whole number ({curie(subject)})",
+                                    location=Location(file, line),
+                                    hint="write the year as digits, e.g. 2021, and run policykb validate") from None
+
     def zones(self) -> tuple[ZoneInfo, ...]:
         rows = self.kb.query(_ZONES, {"class": self.scheme.zones})
         return tuple(ZoneInfo(str(r.zone), str(r.label or r.code or curie(r.zone)), str(r.code or curie(r.zone)),
@@ -156,9 +167,12 @@ class FactReader:
         # made the query grow with evidence × zones (tests/benchmarks/RESULTS.md)
         for r in self.kb.query(_EVIDENCE):
             kind = self._kinds.get(r.kind)
-            if kind is None or str(r.zone) not in wanted or int(r.year) > year:
+            if kind is None or str(r.zone) not in wanted:
                 continue
-            base[str(r.e)] = {"kind": kind, "zone": str(r.zone), "year": int(r.year),
+            item_year = self._whole(r.e, r.year, "pkb:year")
+            if item_year > year:
+                continue
+            base[str(r.e)] = {"kind": kind, "zone": str(r.zone), "year": item_year,
                               "file": str(r.file) if r.file else None, "row": int(r.row) if r.row else None}
         fields: dict[str, dict] = {e: {} for e in base}
         for path in sorted(self._paths()):
@@ -225,7 +239,7 @@ class FactReader:
         names = {prop: name for name, prop in self.vocabulary.properties.items()}
         found: dict[tuple[str, int], dict[str, Decimal]] = {}
         for r in self.kb.query(_OBSERVATIONS):
-            figures = found.setdefault((str(r.area), int(r.year)), {})
+            figures = found.setdefault((str(r.area), self._whole(r.obs, r.year, "pkb:refYear")), {})
             if r.p is not None and r.p in names:
                 figures[names[r.p]] = Decimal(str(r.v))
         return found
