@@ -176,15 +176,18 @@ def conditions(scheme: Scheme, year: int) -> dict[str, expr.Node]:
     return out
 
 
-_compiled: dict[tuple[int, int], Matcher] = {}
+_compiled: dict[tuple[int, int], tuple[Scheme, Matcher]] = {}
 
 
 def matcher_for(scheme: Scheme, year: int) -> Matcher:
-    """One compiled ruleset per scheme object and year, reused across zones and calls."""
+    """One compiled ruleset per scheme object and year, reused across zones and calls. The cache keeps
+    the scheme it compiled, so a new scheme that happens to get a freed object's id is compiled afresh."""
     key = (id(scheme), year)
-    if key not in _compiled:
-        _compiled[key] = Matcher(conditions(scheme, year), label=f"{scheme.id}-{year}")
-    return _compiled[key]
+    cached = _compiled.get(key)
+    if cached is None or cached[0] is not scheme:
+        cached = (scheme, Matcher(conditions(scheme, year), label=f"{scheme.id}-{year}"))
+        _compiled[key] = cached
+    return cached[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,10 +17,6 @@ from .evaluate import Evaluation, IndicatorScore, ZoneScore
 from .namespace import PKB, SCORE, bind_prefixes, curie
 
 
-def _num(value: Decimal | None):
-    return None if value is None else value.normalize() if value == value.to_integral_value() else value
-
-
 def scores_table(evaluation: Evaluation) -> list[dict]:
     """One plain row per zone: the score command's JSON (and, flattened, its table and CSV)."""
     rows = []

@@ -208,7 +208,7 @@ class FactReader:
 
     def _paths(self) -> set[str]:
         paths = set(self.scheme.fields) | {"measure", "count", "amount", "self_score", "indicator", "item"}
-        return {p for p in paths if p not in BASE_FIELDS or p in ("count", "amount")} - {"kind", "zone", "year", "id"}
+        return paths - (set(BASE_FIELDS) - {"count", "amount"})  # the rest come with every evidence row
 
     def _field(self, path: str) -> dict[str, object]:
         parts = path.split(".")
