@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from policykb.cli import main
-from policykb.layout import Layout, bundled_root
-from policykb.load import load
+from policykb.kb.layout import Layout, bundled_root
+from policykb.kb.load import load
 
 DATA = Path(__file__).parent / "data"
 

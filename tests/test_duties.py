@@ -10,13 +10,13 @@ from datetime import date
 
 import pytest
 import yaml
-from rdflib import URIRef
-
 from conftest import read_yaml
-from policykb.duties import Duty, duty_status, load_duties, parse_duties
 from policykb.errors import Location, RuleError, RuleErrors
-from policykb.namespace import PKB
-from policykb.queries import expand_iri
+from policykb.namespace import PKB, expand_iri
+from policykb.rules.duties import Duty, load_duties, parse_duties
+from policykb.scoring.duties import duty_status
+from policykb.scoring.schemes import vocabulary_of
+from rdflib import URIRef
 
 STATUSES = read_yaml("duties-2022.yaml")
 BAD = read_yaml("bad-duties.yaml")
@@ -25,14 +25,14 @@ MECHANISM = "https://w3id.org/policykb/doc/zj-ftzo-2022-0505/mechanism/"
 
 
 def bundled_rules():
-    from policykb.layout import Layout
+    from policykb.kb.layout import Layout
 
     return Layout.bundled().rules
 
 
 @pytest.fixture(scope="module")
 def duties(kb):
-    return load_duties(kb.layout.rules / "zhejiang-2022.yaml", ontology=kb.ontology, shown="rules/zhejiang-2022.yaml")
+    return load_duties(kb.layout.rules / "zhejiang-2022.yaml", vocabulary_of(kb).kinds, shown="rules/zhejiang-2022.yaml")
 
 
 def test_the_scheme_declares_the_three_duties_of_section_3(duties):
@@ -53,7 +53,7 @@ def test_a_rule_loader_can_hand_over_the_duties_node(duties, kb):
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     assert [k.value for k, _ in root.value] == ["scheme", "indicators", "duties"]
     node = dict((k.value, v) for k, v in root.value)["duties"]
-    assert parse_duties(node, "rules/zhejiang-2022.yaml") == duties  # the bundled ontology by default
+    assert parse_duties(node, "rules/zhejiang-2022.yaml", vocabulary_of(kb).kinds) == duties
 
 
 def test_periods_and_due_dates(duties):
@@ -107,7 +107,7 @@ def test_a_mistake_in_a_duty_names_line_and_column(kb, tmp_path, case):
     path = tmp_path / "scheme.yaml"
     path.write_text(case["text"], encoding="utf-8")
     with pytest.raises(RuleError) as caught:
-        load_duties(path, ontology=kb.ontology, shown="rules/scheme.yaml")
+        load_duties(path, vocabulary_of(kb).kinds, shown="rules/scheme.yaml")
     error = caught.value
     assert (error.location.file, error.location.line, error.location.column) == ("rules/scheme.yaml", case["line"],
                                                                                case["column"])
@@ -120,7 +120,7 @@ def test_several_bad_duties_are_reported_together(kb, tmp_path):
     path = tmp_path / "scheme.yaml"
     path.write_text("duties:\n" + "".join(texts), encoding="utf-8")
     with pytest.raises(RuleErrors) as caught:
-        load_duties(path, ontology=kb.ontology)
+        load_duties(path, vocabulary_of(kb).kinds)
     assert [e.location.line for e in caught.value.errors] == [8, 12]
 
 

@@ -7,14 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
-
 from conftest import read_yaml
 from policykb.errors import TurtleSyntaxError
-from policykb.layout import Layout
-from policykb.load import load
-from policykb.queries import library, run
-from policykb.store import MemoryStore
+from policykb.kb.layout import Layout
+from policykb.kb.load import load
+from policykb.kb.queries import library, run
+from policykb.kb.store import MemoryStore
+from rdflib import Graph
 
 
 def test_bundled_knowledge_base_validates(cli):

@@ -6,13 +6,12 @@ import json
 from decimal import Decimal
 
 import pytest
-
 from conftest import read_yaml
+from policykb.analysis.graph import ReplicationGraph
 from policykb.errors import UsageError
-from policykb.graph import ReplicationGraph
-from policykb.layout import Layout
-from policykb.load import parse_turtle, parse_turtle_text
-from policykb.store import MemoryStore
+from policykb.kb.layout import Layout
+from policykb.kb.load import parse_turtle, parse_turtle_text
+from policykb.kb.store import MemoryStore
 
 EXPECT = read_yaml("graph.yaml")
 SAMPLE = "https://w3id.org/policykb/sample/"

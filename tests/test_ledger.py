@@ -6,7 +6,6 @@ import csv
 import hashlib
 
 import pytest
-
 from conftest import read_yaml
 
 BAD = read_yaml("bad-ledgers.yaml")

@@ -6,11 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import read_yaml
 from policykb.errors import QueryError
-from policykb.layout import Layout
-from policykb.queries import UpdateRefused, bind, execute, library, parse_query_file, plain, prepare
+from policykb.kb.layout import Layout
+from policykb.kb.queries import (
+    UpdateRefused,
+    bind,
+    execute,
+    library,
+    parse_query_file,
+    plain,
+    prepare,
+)
 
 CASES = read_yaml("queries.yaml")
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
@@ -30,14 +37,14 @@ def test_every_library_query_has_a_hand_counted_case():
 def _with_trace(setup: dict):
     """A fresh knowledge base holding the PROV-O trace of one zone's score (as `policykb explain --format
     turtle` writes it), for the queries that read traces."""
-    from policykb.evaluate import evaluate
-    from policykb.explain import trace_graph
-    from policykb.layout import Layout
-    from policykb.load import load
-    from policykb.rules import load_scheme
+    from policykb.kb.layout import Layout
+    from policykb.kb.load import load
+    from policykb.scoring.evaluate import evaluate
+    from policykb.scoring.explain import trace_graph
+    from policykb.scoring.schemes import read_scheme
 
     fresh = load(Layout.bundled())
-    scheme = load_scheme(fresh.layout.rules / f"{setup['scheme']}.yaml", fresh.layout)
+    scheme = read_scheme(fresh, fresh.layout.rules / f"{setup['scheme']}.yaml")
     result = evaluate(fresh, scheme, setup["year"])
     fresh.store.put("kb/scores/trace.ttl", trace_graph(result, [result.zone(setup["zone"])]))
     return fresh

@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from conftest import read_yaml
-from policykb import expr
 from policykb.errors import EngineError, RuleError, RuleErrors
-from policykb.layout import Layout
-from policykb.matcher import Matcher
-from policykb.rules import load_scheme
+from policykb.kb.layout import Layout
+from policykb.rules import expr
+from policykb.scoring.matcher import Matcher
+from policykb.scoring.schemes import read_scheme
 
 BAD = read_yaml("bad-rules.yaml")
 
@@ -43,13 +42,13 @@ def test_a_bad_rule_file_is_refused_with_its_position(cli, kb_dir, case):
     assert scored.code == 1 and case["message"] in scored.err
 
 
-def test_several_mistakes_are_reported_together(kb_dir):
+def test_several_mistakes_are_reported_together(kb, kb_dir):
     path = kb_dir / "rules" / "fujian-2021.yaml"
     text = path.read_text(encoding="utf-8").replace("evidence: media-report", "evidence: media-reprt") \
         .replace("    per_item: 2\n    cap: 12", "    per_item: 2\n    capp: 12")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(RuleErrors) as caught:
-        load_scheme(path, Layout.at(kb_dir))
+        read_scheme(kb, path)
     assert len(caught.value.errors) == 2
 
 
@@ -132,7 +131,7 @@ def test_a_fact_the_engine_lost_stops_the_evaluation():
         matcher.match("z", [{"id": "x", "rank": 1}, {"id": "y", "rank": 2}])
 
 
-def test_decimal_points_stay_exact():
+def test_decimal_points_stay_exact(kb):
     assert Decimal("0.2") * 3 == Decimal("0.6")
-    scheme = load_scheme(Layout.bundled().rules / "fujian-2021.yaml")
+    scheme = read_scheme(kb, Layout.bundled().rules / "fujian-2021.yaml")
     assert scheme.indicator("B15").per_item == Decimal("0.2")  # read from the YAML text, not a float

@@ -7,19 +7,18 @@ import re
 from decimal import Decimal
 
 import pytest
-from rdflib import Graph
-
 from conftest import read_yaml
-from policykb.evaluate import evaluate
-from policykb.explain import trace_graph, zone_trace
-from policykb.rules import load_scheme
+from policykb.scoring.evaluate import evaluate
+from policykb.scoring.explain import trace_graph, zone_trace
+from policykb.scoring.schemes import read_scheme
+from rdflib import Graph
 
 EXPECTED = read_yaml("fujian-2021-scores.yaml")
 
 
 @pytest.fixture(scope="module")
 def fujian(kb):
-    scheme = load_scheme(kb.layout.rules / "fujian-2021.yaml", kb.layout)
+    scheme = read_scheme(kb, kb.layout.rules / "fujian-2021.yaml")
     return evaluate(kb, scheme, 2021)
 
 

@@ -13,16 +13,15 @@ import urllib.request
 from contextlib import closing, contextmanager
 
 import pytest
+from policykb.analysis.graph import store_stamp
+from policykb.errors import UsageError
+from policykb.namespace import PKB
+from policykb.serve.sandbox import NetworkRefused, run_guarded
+from policykb.serve.service import Settings, make_server
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, TSV, TURTLE, XML, SPARQLWrapper
-
-from policykb.errors import UsageError
-from policykb.graph import store_stamp
-from policykb.namespace import PKB
-from policykb.sandbox import NetworkRefused, run_guarded
-from policykb.serve import Settings, make_server
 
 ZONES = """PREFIX pkb: <https://w3id.org/policykb/def#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>

@@ -10,14 +10,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+from conftest import read_yaml
+from policykb.kb.layout import Layout
+from policykb.ledgers.importer import prepare
+from policykb.ledgers.vocabulary import Vocabulary
+from policykb.namespace import PKB, SAMPLE, expand_iri
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
-
-from conftest import read_yaml
-from policykb.layout import Layout
-from policykb.ledger import Vocabulary, prepare
-from policykb.namespace import PKB, SAMPLE
-from policykb.queries import expand_iri
 
 EXPECTED = read_yaml("zhejiang-2022-expected.yaml")
 TABLE = read_yaml("replication-table.yaml")

@@ -8,12 +8,11 @@ import json
 import re
 
 import pytest
+from policykb.kb.layout import Layout
+from policykb.kb.validate import validate
+from policykb.namespace import PKB, SAMPLE
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
-
-from policykb.layout import Layout
-from policykb.namespace import PKB, SAMPLE
-from policykb.validate import validate
 
 ORGANISATION = Layout.bundled().kb / "sample" / "zhejiang-organisation.ttl"
 NOTICE = "https://w3id.org/policykb/doc/zj-ftzo-2022-0505"

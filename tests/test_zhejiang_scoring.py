@@ -7,10 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from conftest import read_yaml
-from policykb.evaluate import evaluate
-from policykb.rules import load_scheme
+from policykb.scoring.evaluate import evaluate
+from policykb.scoring.schemes import read_scheme
 
 EXPECTED = read_yaml("zhejiang-2022-expected.yaml")
 CODES = list(EXPECTED["indicators"])
@@ -18,7 +17,7 @@ CODES = list(EXPECTED["indicators"])
 
 @pytest.fixture(scope="module")
 def zhejiang(kb):
-    return evaluate(kb, load_scheme(kb.layout.rules / "zhejiang-2022.yaml", kb.layout), 2022)
+    return evaluate(kb, read_scheme(kb, kb.layout.rules / "zhejiang-2022.yaml"), 2022)
 
 
 @pytest.mark.parametrize("zone", sorted(EXPECTED["zones"]))
@@ -72,9 +71,9 @@ def test_score_json_lists_values_and_indicator_ranks(cli):
 
 
 def test_both_schemes_score_in_one_process(kb):
-    fujian = evaluate(kb, load_scheme(kb.layout.rules / "fujian-2021.yaml", kb.layout), 2021)
-    zhejiang = evaluate(kb, load_scheme(kb.layout.rules / "zhejiang-2022.yaml", kb.layout), 2022)
-    again = evaluate(kb, load_scheme(kb.layout.rules / "fujian-2021.yaml", kb.layout), 2021)
+    fujian = evaluate(kb, read_scheme(kb, kb.layout.rules / "fujian-2021.yaml"), 2021)
+    zhejiang = evaluate(kb, read_scheme(kb, kb.layout.rules / "zhejiang-2022.yaml"), 2022)
+    again = evaluate(kb, read_scheme(kb, kb.layout.rules / "fujian-2021.yaml"), 2021)
     assert fujian.zone("sample:zone-fz-b").total == again.zone("sample:zone-fz-b").total == Decimal("59.6")
     assert zhejiang.zone("sample:zone-zj-a").indicator("zj4").value == Decimal("30.00")
     engine = Path(__file__).resolve().parents[1] / "engine" / "policykb"

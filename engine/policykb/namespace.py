@@ -4,8 +4,12 @@ Terms are defined once, in ontology/policykb.ttl; code refers to them through PK
 that every PKB term used in the engine is defined there.
 """
 
-from rdflib import Namespace
+import re
+
+from rdflib import Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
+
+from .errors import QueryError
 
 BASE = "https://w3id.org/policykb/"
 
@@ -77,3 +81,22 @@ def curie(term) -> str:
     if best is None:
         return text
     return f"{best}:{text[len(str(PREFIXES[best])):]}"
+
+
+_IRI_FORBIDDEN = re.compile(r'[\s<>"{}|^`\\]')
+
+
+def expand_iri(value: str, name: str = "value") -> URIRef:
+    """A CURIE with a project prefix (zone:fuzhou-etdz) or a full http(s)/urn IRI."""
+    value = value.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1]
+    prefix, sep, local = value.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        value = str(PREFIXES[prefix]) + local
+    if not re.match(r"^(https?|urn):", value) or _IRI_FORBIDDEN.search(value):
+        raise QueryError(
+            f"parameter {name} must be an IRI, not {value!r}",
+            hint=f"write a prefixed name such as zone:fuzhou-etdz or a full IRI; known prefixes: {', '.join(sorted(PREFIXES))}",
+        )
+    return URIRef(value)

@@ -97,14 +97,14 @@ LIBRARY_QUERIES = [
 
 
 def bench_bundled(kb_dir: str | None) -> dict:
-    from policykb.evaluate import evaluate
-    from policykb.explain import text_trace, zone_trace
-    from policykb.graph import ReplicationGraph
-    from policykb.layout import Layout
-    from policykb.load import load
-    from policykb.queries import bind, library, run
-    from policykb.rules import load_scheme, scheme_path
-    from policykb.validate import validate
+    from policykb.analysis.graph import ReplicationGraph
+    from policykb.kb.layout import Layout
+    from policykb.kb.load import load
+    from policykb.kb.queries import bind, library, run
+    from policykb.kb.validate import validate
+    from policykb.scoring.evaluate import evaluate
+    from policykb.scoring.explain import text_trace, zone_trace
+    from policykb.scoring.schemes import read_scheme, scheme_path
 
     out: dict = {}
     layout = Layout.at(kb_dir)
@@ -119,7 +119,7 @@ def bench_bundled(kb_dir: str | None) -> dict:
     out["validate"] = median_of(lambda: validate(kb), 2)
     out["violations"] = sum(1 for v in violations if v.severity == "Violation")
 
-    scheme = load_scheme(scheme_path(layout, SCHEME), layout, ontology=kb.ontology)
+    scheme = read_scheme(kb, scheme_path(layout, SCHEME))
     first, result = timed(evaluate, kb, scheme, YEAR)  # includes compiling the durable-rules ruleset
     out["score_first"] = first
     out["score"] = median_of(lambda: evaluate(kb, scheme, YEAR), 3)
@@ -276,8 +276,8 @@ def write_synthetic(path: Path, zones: int, seed: int = 2021) -> int:
 
 def _synthetic_kb(root: Path, zones: int, kb_dir: str | None):
     """A temporary copy of the knowledge base with `zones` synthetic zones added, loaded."""
-    from policykb.layout import Layout
-    from policykb.load import load
+    from policykb.kb.layout import Layout
+    from policykb.kb.load import load
 
     shutil.copytree(Layout.at(kb_dir).kb, root / "kb")
     target = root / "kb" / "synthetic" / f"synthetic-{zones}-zones.ttl"
@@ -289,10 +289,10 @@ def _synthetic_kb(root: Path, zones: int, kb_dir: str | None):
 
 def scale_one(zones: int, kb_dir: str | None, with_validate: bool) -> dict:
     """The whole pipeline at one size, in this process: Turtle → load → read facts → match → score."""
-    from policykb.evaluate import evaluate, matcher_for
     from policykb.facts import FactReader
-    from policykb.matcher import Matcher
-    from policykb.rules import load_scheme, scheme_path
+    from policykb.scoring.evaluate import evaluate, matcher_for
+    from policykb.scoring.matcher import Matcher
+    from policykb.scoring.schemes import read_scheme, scheme_path
 
     # time the stages inside evaluate() by wrapping two of its collaborators (this process only)
     spent = {"read_facts": 0.0, "match": 0.0, "facts_matched": 0}
@@ -316,14 +316,14 @@ def scale_one(zones: int, kb_dir: str | None, with_validate: bool) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="policykb-bench-") as tmp:
         kb, out = _synthetic_kb(Path(tmp), zones, kb_dir)
-        scheme = load_scheme(scheme_path(kb.layout, SCHEME), kb.layout, ontology=kb.ontology)
+        scheme = read_scheme(kb, scheme_path(kb.layout, SCHEME))
         out["compile"], _ = timed(matcher_for, scheme, YEAR)
         out["evaluate"], result = timed(evaluate, kb, scheme, YEAR)
         out.update(spent)
         out["zones_scored"] = len(result.zones)
         out["rewarded"] = sum(1 for z in result.zones if z.outcome == "reward")
         if with_validate:
-            from policykb.validate import validate
+            from policykb.kb.validate import validate
 
             out["validate"], violations = timed(validate, kb)
             out["violations"] = sum(1 for v in violations if v.severity == "Violation")
@@ -335,13 +335,13 @@ def scale_one(zones: int, kb_dir: str | None, with_validate: bool) -> dict:
 def match_one(zones: int, kb_dir: str | None) -> dict:
     """durable-rules matching alone at one size: the facts of 20 synthetic zones, as FactReader reads them
     from a knowledge base, copied under new ids to `zones` zones, matched one zone state at a time."""
-    from policykb.evaluate import matcher_for
     from policykb.facts import FactReader
-    from policykb.rules import load_scheme, scheme_path
+    from policykb.scoring.evaluate import matcher_for
+    from policykb.scoring.schemes import read_scheme, scheme_path
 
     with tempfile.TemporaryDirectory(prefix="policykb-bench-") as tmp:
         kb, _ = _synthetic_kb(Path(tmp), 20, kb_dir)
-        scheme = load_scheme(scheme_path(kb.layout, SCHEME), kb.layout, ontology=kb.ontology)
+        scheme = read_scheme(kb, scheme_path(kb.layout, SCHEME))
         reader = FactReader(kb, scheme)
         facts = reader.read(YEAR, reader.zones())
         templates = [[i.fact() for i in facts.items[z.iri]] + [facts.zone_facts[z.iri]]
@@ -392,8 +392,9 @@ def bench_scaling(sizes, kb_dir: str | None, validate_up_to: int, mode: str = "p
 # ---------------------------------------------------------------------------------------------
 
 def machine() -> list[str]:
-    import durable  # noqa: F401  (version below)
     from importlib.metadata import version
+
+    import durable  # noqa: F401  (version below)
 
     cpu = "unknown"
     try:

@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Iterable
 
-from ..layout import Layout
-from ..load import KnowledgeBase, load
+from ..kb.layout import Layout
+from ..kb.load import KnowledgeBase, load
 from .render import FORMATS
 
 

@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict
 from decimal import Decimal
 
-from ..graph import PEERS, Ref, ReplicationGraph
+from ..analysis.graph import PEERS, Ref, ReplicationGraph
 from .common import add_format_option, command, load_kb
 from .render import emit
 

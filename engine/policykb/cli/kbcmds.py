@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ..queries import library, run
-from ..validate import validate
+from ..kb.queries import library, run
+from ..kb.validate import validate
 from .common import add_format_option, command, load_kb
 from .render import dumps, emit
 

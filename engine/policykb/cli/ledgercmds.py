@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..ledger import Vocabulary, import_ledgers, write_template
+from ..ledgers.importer import import_ledgers
+from ..ledgers.template import write_template
+from ..ledgers.vocabulary import Vocabulary
 from .common import add_format_option, command, load_kb
 from .render import emit
 

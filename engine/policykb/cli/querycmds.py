@@ -11,9 +11,19 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..kb.queries import (
+    NamedQuery,
+    bind,
+    execute,
+    form,
+    library,
+    parse_query_file,
+    plain,
+    prepare,
+    shown,
+)
 from ..namespace import bind_prefixes
-from ..queries import NamedQuery, bind, execute, form, library, parse_query_file, plain, prepare, shown
-from .common import add_format_option, command, load_kb, layout_of
+from .common import add_format_option, command, layout_of, load_kb
 from .render import emit
 
 

@@ -13,12 +13,14 @@ from datetime import date
 
 from rdflib import Literal, URIRef
 
-from ..duties import DONE, DUE, LATE, OVERDUE, duty_status, load_duties, scheme_file
 from ..errors import UsageError
-from ..ledger import zone_index
-from ..load import KnowledgeBase
+from ..kb.load import KnowledgeBase
+from ..kb.names import zone_index
+from ..kb.queries import parse_query_file, run
 from ..namespace import curie
-from ..queries import parse_query_file, run
+from ..rules.duties import load_duties, scheme_file
+from ..scoring.duties import DONE, DUE, LATE, OVERDUE, duty_status
+from ..scoring.schemes import vocabulary_of
 from .common import add_format_option, command, load_kb
 from .render import emit
 
@@ -91,7 +93,7 @@ def cmd_not_replicated(args) -> int:
 def cmd_duties(args) -> int:
     kb = load_kb(args)
     path = scheme_file(kb.layout, args.scheme)
-    duties = load_duties(path, ontology=kb.ontology, shown=kb.layout.relative(path))
+    duties = load_duties(path, vocabulary_of(kb).kinds, shown=kb.layout.relative(path))
     if not duties:
         _note(f"the scheme {args.scheme} declares no duties", args.format)
     zone = _zone(kb, args.zone) if args.zone else None

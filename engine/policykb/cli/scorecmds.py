@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 
 from ..errors import PolicyKBError, RuleError, RuleErrors, UsageError
-from ..evaluate import Evaluation, evaluate
-from ..explain import scores_table, text_trace, trace_graph, zone_trace
-from ..ledger import zone_index
-from ..load import KnowledgeBase
-from ..rules import Scheme, clause_problems, load_scheme, scheme_path
-from ..ruletests import run_cases, test_file_for
-from .common import add_format_option, command, layout_of, load_kb, progress
+from ..kb.load import KnowledgeBase
+from ..kb.names import zone_index
+from ..rules.duties import scheme_file
+from ..rules.reader import clause_problems
+from ..scoring.evaluate import Evaluation, evaluate
+from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
+from ..scoring.ruletests import run_cases, test_file_for
+from ..scoring.schemes import knows, read_scheme, scheme_of
+from .common import add_format_option, command, load_kb, progress
 from .render import dumps, emit, format_decimal
 
 
@@ -58,20 +60,6 @@ def register(sub) -> None:
 def _scheme_options(p) -> None:
     p.add_argument("--scheme", required=True, metavar="SCHEME", help="the scheme: a file rules/SCHEME.yaml, e.g. fujian-2021")
     p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
-
-
-def _known(kb: KnowledgeBase):
-    """IRI → whether the knowledge base says anything of it."""
-    return lambda iri: bool(kb.query("ASK { ?iri ?p ?o }", {"iri": iri}).askAnswer)
-
-
-def scheme_of(kb: KnowledgeBase, scheme_id: str) -> Scheme:
-    path = scheme_path(kb.layout, scheme_id)
-    scheme = load_scheme(path, kb.layout, ontology=kb.ontology)
-    problems = clause_problems(scheme, _known(kb), kb.layout)
-    if problems:
-        raise problems[0] if len(problems) == 1 else RuleErrors(problems)
-    return scheme
 
 
 def _evaluation(args) -> tuple[KnowledgeBase, Evaluation]:
@@ -169,10 +157,10 @@ def _show(value) -> str:
 
 
 def cmd_rules_show(args) -> int:
-    from ..evaluate import matcher_for
+    from ..scoring.evaluate import matcher_for
 
-    layout = layout_of(args)
-    scheme = load_scheme(scheme_path(layout, args.scheme), layout)
+    kb = load_kb(args)
+    scheme = read_scheme(kb, scheme_file(kb.layout, args.scheme))
     sys.stdout.write(matcher_for(scheme, args.year).compiled() + "\n")
     return 0
 
@@ -180,18 +168,18 @@ def cmd_rules_show(args) -> int:
 def cmd_rules_check(args) -> int:
     kb = load_kb(args)
     layout = kb.layout
-    paths = layout.rule_files() if not args.schemes else [scheme_path(layout, s) for s in args.schemes]
+    paths = layout.rule_files() if not args.schemes else [scheme_file(layout, s) for s in args.schemes]
     problems: list[PolicyKBError] = []
     for path in paths:
         try:
-            scheme = load_scheme(path, layout, ontology=kb.ontology)
+            scheme = read_scheme(kb, path)
         except RuleErrors as exc:
             problems.extend(exc.errors)
             continue
         except RuleError as exc:
             problems.append(exc)
             continue
-        missing = clause_problems(scheme, _known(kb), layout)
+        missing = clause_problems(scheme, knows(kb), layout.root)
         problems.extend(missing)
         if not missing:
             print(f"{layout.relative(path)}: ok ({len(scheme.indicators)} indicators, {len(scheme.duties)} duties)")

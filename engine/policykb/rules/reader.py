@@ -9,243 +9,33 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import yaml
-from rdflib import Graph, URIRef
-from rdflib.namespace import RDFS, SKOS, XSD
+from rdflib import URIRef
 
+from ..errors import Location, QueryError, RuleError, RuleErrors
+from ..namespace import PKB, expand_iri
 from . import expr, formula
 from .duties import Duty, parse_duties
-from .errors import Location, QueryError, RuleError, RuleErrors
-from .layout import Layout
-from .ledger import kind_classes
-from .load import load_ontology
-from .namespace import PKB
-from .queries import expand_iri, parse_query_file
+from .model import (
+    Award,
+    Condition,
+    Exclusion,
+    Indicator,
+    Level,
+    Outcome,
+    PerAmount,
+    Ranking,
+    Requirement,
+    Scheme,
+)
+from .vocabulary import RESULT_FIELDS, RuleVocabulary
 
 WINDOWS = ("year", "to-date")
 TIES = ("shared",)
 _CODE = re.compile(r"[A-Za-z][\w-]*")
-# fields every evidence fact carries, whatever the ontology says
-BASE_FIELDS = ("id", "kind", "zone", "year", "count", "amount", "ledger_file", "ledger_row")
-# fields of the per-zone result facts that outcome conditions read
-RESULT_FIELDS = ("rank", "rank_from_bottom", "total")
-# fields of the evaluation context that formulas read through prefixes (see formula.py)
-LINKS = ("zone", "measure")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A parsed condition and where it was written."""
-
-    text: str
-    tree: expr.Node
-    location: Location
-
-
-@dataclass(frozen=True)
-class Requirement:
-    condition: Condition
-    otherwise: str  # why an item that fails it is not counted
-
-
-@dataclass(frozen=True)
-class Award:
-    """Fixed points once any counted item meets the condition (tiers: only the highest applies)."""
-
-    id: str
-    name: str
-    condition: Condition
-    points: Decimal
-    requires: str | None
-    location: Location
-
-
-@dataclass(frozen=True)
-class PerAmount:
-    every: Decimal
-    points: Decimal
-
-
-@dataclass(frozen=True)
-class Level:
-    code: str
-    name: str
-    max: Decimal
-    parent: str | None
-    source: URIRef
-    location: Location
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """A scored indicator: what evidence it counts and how points follow, or a formula over observations."""
-
-    code: str
-    name: str
-    source: URIRef
-    location: Location
-    parent: str | None = None
-    max: Decimal | None = None
-    evidence: tuple[str, ...] = ()
-    window: str = "year"
-    requires: tuple[Requirement, ...] = ()
-    distinct: str | None = None
-    per_item: Decimal | None = None
-    per_amount: PerAmount | None = None
-    awards: tuple[Award, ...] = ()
-    tiers: tuple[Award, ...] = ()
-    cap: Decimal | None = None
-    interpretation: str | None = None
-    formula: formula.Formula | None = None
-    unit: str | None = None
-    decimals: int = 2
-    order: str = "descending"
-    weight: Decimal | None = None
-
-    @property
-    def is_formula(self) -> bool:
-        return self.formula is not None
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    id: str
-    name: str
-    condition: Condition
-    source: URIRef
-    interpretation: str | None
-
-
-@dataclass(frozen=True)
-class Ranking:
-    by: str
-    ties: str
-    source: URIRef | None
-    interpretation: str | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    id: str
-    name: str
-    condition: Condition
-    source: URIRef
-    amount_max: Decimal | None
-    interpretation: str | None
-
-
-@dataclass(frozen=True)
-class Scheme:
-    """A checked rule file."""
-
-    id: str
-    name: str
-    file: str
-    document: URIRef | None
-    source: URIRef
-    first_year: int
-    zones: URIRef
-    total: Decimal | None
-    levels: tuple[Level, ...]
-    indicators: tuple[Indicator, ...]
-    exclusion: Exclusion | None
-    ranking: Ranking | None
-    outcomes: tuple[Outcome, ...]
-    duties: tuple[Duty, ...]
-    composite: str | None = None  # interpretation of the weighted composite (formula schemes)
-    fields: frozenset[str] = field(default_factory=frozenset)
-
-    def indicator(self, code: str) -> Indicator:
-        return next(i for i in self.indicators if i.code == code)
-
-    @property
-    def scored_by_formula(self) -> bool:
-        return any(i.is_formula for i in self.indicators)
-
-    def clauses(self) -> set[URIRef]:
-        found = {self.source} | {i.source for i in self.indicators} | {lv.source for lv in self.levels}
-        found |= {o.source for o in self.outcomes}
-        if self.exclusion:
-            found.add(self.exclusion.source)
-        if self.ranking and self.ranking.source:
-            found.add(self.ranking.source)
-        return found
-
-
-# ---------------------------------------------------------------------------------------------
-# The vocabulary a rule file may use
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DerivedFact:
-    """A fact computed by a query in queries/facts/: `<of>.<name>` in conditions."""
-
-    name: str
-    of: str  # zone | measure
-    query_file: Path
-
-
-@dataclass(frozen=True)
-class RuleVocabulary:
-    """Field names, codes and evidence kinds known to the ontology, for checking rule files."""
-
-    properties: dict  # fact name → property IRI
-    codes: dict  # fact name → allowed codes (concept-valued properties and `kind`)
-    kinds: dict  # ledger code → evidence class
-    derived: dict  # (of, name) → DerivedFact
-    numeric: frozenset = frozenset()  # fact names of properties whose values are numbers
-
-    @classmethod
-    def of(cls, layout: Layout, ontology: Graph | None = None) -> "RuleVocabulary":
-        ontology = ontology if ontology is not None else load_ontology(layout)
-        properties, codes = {}, {}
-        for prop, name in ontology.subject_objects(PKB.factName):
-            properties[str(name)] = prop
-            scheme = ontology.value(prop, PKB.conceptScheme)
-            if scheme is not None:
-                found = set()
-                for concept in ontology.subjects(SKOS.inScheme, scheme):
-                    found.update(str(c) for c in ontology.objects(concept, PKB.ledgerCode))
-                    found.update(str(c) for c in ontology.objects(concept, SKOS.notation))
-                codes[str(name)] = found
-        kinds = kind_classes(ontology)
-        codes["kind"] = set(kinds) | {"zone"}
-        derived = {}
-        facts_dir = layout.queries / "facts"
-        for path in sorted(facts_dir.glob("*.rq")) if facts_dir.is_dir() else []:
-            header = dict(re.findall(r"^#\s*(fact|of):\s*(\S+)", path.read_text(encoding="utf-8"), re.M))
-            if "fact" in header and "of" in header:
-                derived[(header["of"], header["fact"])] = DerivedFact(header["fact"], header["of"], path)
-        numbers = {XSD.integer, XSD.decimal, XSD.double, XSD.nonNegativeInteger}
-        numeric = frozenset(name for name, prop in properties.items() if ontology.value(prop, RDFS.range) in numbers)
-        return cls(properties, codes, kinds, derived, numeric)
-
-    def field_names(self) -> frozenset[str]:
-        names = set(self.properties) | set(BASE_FIELDS) | set(RESULT_FIELDS)
-        for link in LINKS:
-            names |= {f"{link}.{p}" for p in self.properties}
-            names |= {f"{of}.{name}" for (of, name) in self.derived if of == link}
-        return frozenset(names)
-
-    def check_field(self, path: str) -> str | None:
-        """None when a condition may read the field, else what is allowed."""
-        parts = path.split(".")
-        if len(parts) == 1 and (path in self.properties or path in BASE_FIELDS or path in RESULT_FIELDS):
-            return None
-        if len(parts) == 2 and parts[0] in LINKS and (parts[1] in self.properties or (parts[0], parts[1]) in self.derived):
-            return None
-        return None if path in self.field_names() else "unknown"
-
-    def codes_of(self, path: str) -> set[str] | None:
-        return self.codes.get(path.split(".")[-1])
-
-    def is_numeric(self, path: str) -> bool:
-        name = path.split(".")[-1]
-        return name in self.numeric or name in ("count", "amount", "year") or name in RESULT_FIELDS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,10 +55,9 @@ TOP_KEYS = ("scheme", "levels", "indicators", "exclusion", "ranking", "outcomes"
 class _Reader:
     """Walks the composed YAML, collecting every problem with its position."""
 
-    def __init__(self, file: str, vocabulary: RuleVocabulary, ontology: Graph):
+    def __init__(self, file: str, vocabulary: RuleVocabulary):
         self.file = file
         self.vocabulary = vocabulary
-        self.ontology = ontology
         self.errors: list[RuleError] = []
         self.fields = vocabulary.field_names()
 
@@ -421,11 +210,9 @@ class _Reader:
         return raw
 
 
-def load_scheme(path: Path, layout: Layout | None = None, *, shown: str | None = None,
-                ontology: Graph | None = None) -> Scheme:
-    """Read and check a rule file; raise RuleError/RuleErrors naming every problem."""
-    layout = layout or Layout.bundled()
-    shown = shown or (layout.relative(path) if layout else str(path))
+def load_scheme(path: Path, vocabulary: RuleVocabulary, *, shown: str | None = None) -> Scheme:
+    """Read and check a rule file against a vocabulary; raise RuleError/RuleErrors naming every problem."""
+    shown = shown or str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -441,9 +228,8 @@ def load_scheme(path: Path, layout: Layout | None = None, *, shown: str | None =
     if root is None:
         raise RuleError("the rule file is empty", location=Location(shown),
                         hint="start with `scheme:`; see rules/README.md")
-    ontology = ontology if ontology is not None else load_ontology(layout)
-    reader = _Reader(shown, RuleVocabulary.of(layout, ontology), ontology)
-    scheme = _read(reader, root, ontology)
+    reader = _Reader(shown, vocabulary)
+    scheme = _read(reader, root)
     if reader.errors:
         if len(reader.errors) == 1:
             raise reader.errors[0]
@@ -451,7 +237,7 @@ def load_scheme(path: Path, layout: Layout | None = None, *, shown: str | None =
     return scheme
 
 
-def _read(r: _Reader, root: yaml.Node, ontology: Graph) -> Scheme | None:
+def _read(r: _Reader, root: yaml.Node) -> Scheme | None:
     top = r.mapping(root, "the rule file", TOP_KEYS, ("scheme",))
     head = r.mapping(top["scheme"], "scheme", SCHEME_KEYS, ("id", "name", "source")) if "scheme" in top else {}
     scheme_id = r.text(head.get("id"), "id") or "?"
@@ -463,7 +249,7 @@ def _read(r: _Reader, root: yaml.Node, ontology: Graph) -> Scheme | None:
     duties: tuple[Duty, ...] = ()
     if "duties" in top:
         try:
-            duties = parse_duties(top["duties"], r.file, ontology=ontology)
+            duties = parse_duties(top["duties"], r.file, r.vocabulary.kinds)
         except RuleErrors as exc:
             r.errors.extend(exc.errors)
         except RuleError as exc:
@@ -717,18 +503,11 @@ def _check_sums(r: _Reader, levels, indicators, total, node) -> None:
                     f"{listing} = {got}; make them add up to {total}")
 
 
-def scheme_path(layout: Layout, scheme_id: str) -> Path:
-    from .duties import scheme_file
-
-    return scheme_file(layout, scheme_id)
-
-
-def clause_problems(scheme: Scheme, graph_has, layout: Layout | None = None) -> list[RuleError]:
+def clause_problems(scheme: Scheme, graph_has, root: Path) -> list[RuleError]:
     """Clauses the scheme cites that the knowledge base does not describe (graph_has: IRI → bool),
-    each located at the first line of the rule file that cites it."""
-    layout = layout or Layout.bundled()
+    each located at the first line of the rule file (scheme.file, relative to `root`) that cites it."""
     try:
-        lines = (layout.root / scheme.file).read_text(encoding="utf-8").splitlines()
+        lines = (root / scheme.file).read_text(encoding="utf-8").splitlines()
     except OSError:
         lines = []
     problems = []

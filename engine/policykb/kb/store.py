@@ -13,7 +13,7 @@ from typing import Iterator, Mapping, Protocol
 from rdflib import Dataset, Graph, URIRef
 from rdflib.query import Result
 
-from .namespace import bind_prefixes
+from ..namespace import bind_prefixes
 
 GRAPH_BASE = "urn:policykb:graph:"
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, XSD
 
+from ..namespace import PKB, SCORE, bind_prefixes, curie
 from .evaluate import Evaluation, IndicatorScore, ZoneScore
-from .namespace import PKB, SCORE, bind_prefixes, curie
 
 
 def scores_table(evaluation: Evaluation) -> list[dict]:

@@ -25,14 +25,13 @@ from typing import Mapping
 from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 
-from .errors import Location, QueryError, ServiceRefused, UnknownGraph, UpdateRefused  # noqa: F401 (re-exported)
-from .namespace import PREFIXES, curie
+from ..errors import Location, QueryError, ServiceRefused, UnknownGraph, UpdateRefused  # noqa: F401 (re-exported)
+from ..namespace import PREFIXES, curie, expand_iri  # noqa: F401 (re-exported)
 from .store import graph_id
 
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
 _HEADER = re.compile(r"^#\s*(title|answers|param|message|path|severity):\s*(.*)$")
 _PARAM = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>\w+)(?:,\s*(?P<req>required|optional))?\)\s*(?::|—|-)?\s*(?P<doc>.*)$")
-_IRI_FORBIDDEN = re.compile(r'[\s<>"{}|^`\\]')
 
 
 _NUMERIC_OR_BOOLEAN = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.boolean, XSD.int, XSD.long,
@@ -245,22 +244,6 @@ def term(value: str, kind: str, name: str = "value"):
             raise QueryError(f"parameter {name} must be true or false, not {value!r}")
         return Literal(value.lower() == "true", datatype=XSD.boolean)
     raise QueryError(f"unknown parameter type {kind}")
-
-
-def expand_iri(value: str, name: str = "value") -> URIRef:
-    """A CURIE with a project prefix (zone:fuzhou-etdz) or a full http(s)/urn IRI."""
-    value = value.strip()
-    if value.startswith("<") and value.endswith(">"):
-        value = value[1:-1]
-    prefix, sep, local = value.partition(":")
-    if sep and prefix in PREFIXES and not local.startswith("//"):
-        value = str(PREFIXES[prefix]) + local
-    if not re.match(r"^(https?|urn):", value) or _IRI_FORBIDDEN.search(value):
-        raise QueryError(
-            f"parameter {name} must be an IRI, not {value!r}",
-            hint=f"write a prefixed name such as zone:fuzhou-etdz or a full IRI; known prefixes: {', '.join(sorted(PREFIXES))}",
-        )
-    return URIRef(value)
 
 
 def run(store, query, bindings: Mapping[str, object] | None = None):

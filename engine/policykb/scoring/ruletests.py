@@ -17,12 +17,16 @@ from pathlib import Path
 
 import yaml
 
-from .errors import LedgerError, Location, RuleError
+from ..errors import LedgerError, Location, RuleError
+from ..kb.load import KnowledgeBase
+from ..kb.names import norm as _norm
+from ..kb.names import zone_index
+from ..ledgers.convert import to_graph
+from ..ledgers.read import Ledger, LedgerRow
+from ..ledgers.vocabulary import Vocabulary
+from ..namespace import curie
+from ..rules.model import Scheme
 from .evaluate import evaluate
-from .ledger import Ledger, LedgerRow, Vocabulary, _norm, to_graph, zone_index
-from .load import KnowledgeBase
-from .namespace import curie
-from .rules import Scheme
 
 CASE_KEYS = ("name", "year", "evidence", "expect", "note")
 EXPECT_KEYS = ("total", "rank", "outcome", "eligible", "self_total")

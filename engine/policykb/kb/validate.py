@@ -11,9 +11,9 @@ from __future__ import annotations
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
-from .errors import ValidationError, Violation
+from ..errors import ValidationError, Violation
+from ..namespace import curie
 from .load import KnowledgeBase, load_shapes
-from .namespace import curie
 from .queries import library
 
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from .errors import EngineError
-from .expr import NEGATED, And, Compare, Field, Node, Not, Offset, Or, Value
+from ..errors import EngineError
+from ..rules.expr import NEGATED, And, Compare, Field, Node, Not, Offset, Or
 
 _MARK = "__policykb"  # carried by every fact; only the catch-all rule tests it
 _SEEN = "__seen"

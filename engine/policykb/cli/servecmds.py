@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..serve import LOOPBACK, Settings, make_server
+from ..serve.service import LOOPBACK, Settings, make_server
 from .common import command, load_kb
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Mapping
 
-from . import expr, formula as formulas
-from .errors import PolicyKBError
+from ..errors import PolicyKBError
+from ..kb.load import KnowledgeBase
+from ..rules import expr
+from ..rules import formula as formulas
+from ..rules.model import Indicator, Scheme
 from .facts import EvidenceItem, FactReader, FactSet, ZoneInfo, observations_for
-from .load import KnowledgeBase
 from .matcher import Matcher
-from .rules import Indicator, Scheme
 
 REWARD_NONE, EXCLUDED = "none", "excluded"
 
@@ -118,7 +119,7 @@ class Evaluation:
 
     def zone(self, key: str) -> ZoneScore:
         """A zone's score by IRI, prefixed name, code (fz-b) or label."""
-        from .queries import expand_iri
+        from ..kb.queries import expand_iri
 
         try:
             iri = str(expand_iri(key))

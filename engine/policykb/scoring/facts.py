@@ -12,15 +12,15 @@ from decimal import Decimal
 from typing import Mapping
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import SKOS
 
-from .errors import Location, TurtleSyntaxError
-from .formula import Observations, Term
-from .load import KnowledgeBase
+from ..errors import Location, TurtleSyntaxError
+from ..kb.load import KnowledgeBase
+from ..kb.queries import parse_query_file
+from ..namespace import curie
+from ..rules.formula import Observations, Term
+from ..rules.model import Scheme
+from ..rules.vocabulary import BASE_FIELDS, LINKS, RuleVocabulary
 from .matcher import fact_key
-from .namespace import PKB, curie
-from .queries import parse_query_file
-from .rules import BASE_FIELDS, LINKS, RuleVocabulary, Scheme
 
 _ZONES = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
@@ -127,7 +127,7 @@ class FactReader:
     def __init__(self, kb: KnowledgeBase, scheme: Scheme, vocabulary: RuleVocabulary | None = None):
         self.kb = kb
         self.scheme = scheme
-        self.vocabulary = vocabulary or RuleVocabulary.of(kb.layout, kb.ontology)
+        self.vocabulary = vocabulary or RuleVocabulary.of(kb.ontology, kb.layout.queries / "facts")
         self._codes = {row.c: str(row.code) for row in kb.query(_CODES)}
         self._kinds = {cls: code for code, cls in self.vocabulary.kinds.items()}
 

@@ -22,8 +22,8 @@ from typing import Iterable
 import networkx as nx
 from rdflib import URIRef
 
-from .errors import UsageError
-from .namespace import STATUS, curie
+from ..errors import UsageError
+from ..namespace import STATUS, curie
 
 REPLICATED = str(STATUS["replicated"])
 _MASK = (1 << 64) - 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from .namespace import bind_prefixes
+from ..namespace import bind_prefixes
 
 SPARQL_NS = "http://www.w3.org/2005/sparql-results#"
 

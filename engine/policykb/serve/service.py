@@ -23,15 +23,31 @@ from urllib.parse import parse_qsl, urlsplit
 
 from rdflib import Graph
 
-from . import __version__
-from .errors import PolicyKBError, UsageError
-from .load import KnowledgeBase
-from .queries import (ServiceRefused, UpdateRefused, bind, execute, expand_iri, form, library, prepare,
-                      with_dataset)
-from .results import (NotAcceptable, accepts_html, content_type, negotiate, write_boolean, write_graph,
-                      write_table)
+from .. import __version__
+from ..errors import PolicyKBError, UsageError
+from ..kb.load import KnowledgeBase
+from ..kb.queries import (
+    ServiceRefused,
+    UpdateRefused,
+    bind,
+    execute,
+    expand_iri,
+    form,
+    library,
+    prepare,
+    with_dataset,
+)
+from .formats import (
+    NotAcceptable,
+    accepts_html,
+    content_type,
+    negotiate,
+    write_boolean,
+    write_graph,
+    write_table,
+)
+from .page import render
 from .sandbox import NetworkRefused, QueryTimeout, run_guarded
-from .webpage import render
 
 ALLOW = "GET, HEAD, POST, OPTIONS"
 _PREPARED_KEPT = 256

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from rdflib import Graph, Literal, URIRef
 
-from .namespace import curie
-from .queries import NamedQuery, shown
+from ..kb.queries import NamedQuery, shown
+from ..namespace import curie
 
 _STYLE = """
 body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5rem;max-width:90rem;color:#222}

@@ -13,9 +13,9 @@ from typing import Callable, Iterable
 from rdflib import Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from .errors import Location, TurtleSyntaxError
+from ..errors import Location, TurtleSyntaxError
+from ..namespace import bind_prefixes
 from .layout import Layout
-from .namespace import bind_prefixes, curie
 from .store import MemoryStore, Store
 
 SHAPES_FILE = "shapes.ttl"

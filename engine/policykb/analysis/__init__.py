@@ -1,0 +1,1 @@
+"""Analysis of the replication network with networkx: measures, coverage, gaps, diffusion, centrality."""

@@ -1,0 +1,135 @@
+"""The words a ledger may use, read from the ontology and the knowledge base.
+
+Which columns exist, which Chinese headers they accept, which `kind` codes name which evidence class
+and which codes name which concept all come from the ontology (pkb:ledgerColumn, pkb:ledgerAlias,
+pkb:ledgerCode, pkb:conceptScheme), so office staff and the ontology speak the same words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
+
+from ..kb.load import KnowledgeBase
+from ..kb.names import NAMED_CLASSES, NameIndex, norm
+from ..namespace import PKB
+from ..rules.vocabulary import kind_classes
+
+FIRST_YEAR = 2013  # the first pilot free trade zone (Shanghai) opened in 2013
+REQUIRED = ("zone", "year", "kind")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A ledger column and the RDF property its cells fill."""
+
+    name: str
+    prop: URIRef
+    datatype: str  # kind | zone | measure | document | unit | concept | integer | decimal | date | string
+    scheme: URIRef | None
+    aliases: tuple[str, ...]
+    checks: URIRef | None = None  # the measure's property that the cells must agree with
+
+
+class Vocabulary:
+    """The words a ledger may use, read from the ontology and the knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.columns = self._columns(kb.ontology)
+        self.by_header = {}
+        for column in self.columns.values():
+            for header in (column.name, *column.aliases):
+                self.by_header[norm(header)] = column
+        self.kinds = self._kinds(kb.ontology)
+        self.schemes, self.codes = self._schemes(kb)
+        self._indexes: dict[str, NameIndex] = {}
+        self.sample_zones = {URIRef(str(r.z)) for r in kb.query(_SAMPLE_ZONES)}
+
+    def index(self, kind: str) -> NameIndex:
+        """Names of the zones, measures, documents or units (built when a ledger first needs them)."""
+        if kind not in self._indexes:
+            self._indexes[kind] = NameIndex(self.kb, kind)
+        return self._indexes[kind]
+
+    @cached_property
+    def measure_facts(self) -> dict[tuple[URIRef, URIRef], set]:
+        """What the knowledge base says of each measure, for the columns that repeat it: (measure, property) → values."""
+        facts: dict[tuple[URIRef, URIRef], set] = {}
+        for row in self.kb.query(_MEASURE_FACTS):
+            facts.setdefault((URIRef(str(row.measure)), URIRef(str(row.property))), set()).add(row.value)
+        return facts
+
+    @staticmethod
+    def _columns(ontology: Graph) -> dict[str, Column]:
+        columns = {}
+        for prop, name in ontology.subject_objects(PKB.ledgerColumn):
+            aliases = tuple(sorted(str(a) for a in ontology.objects(prop, PKB.ledgerAlias)))
+            scheme = ontology.value(prop, PKB.conceptScheme)
+            rng = ontology.value(prop, RDFS.range)
+            if prop == RDF.type:
+                datatype = "kind"
+            elif rng in NAMED_CLASSES:
+                datatype = NAMED_CLASSES[rng]
+            elif scheme is not None:
+                datatype = "concept"
+            elif rng in (XSD.integer, XSD.decimal, XSD.date):
+                datatype = str(rng).rsplit("#", 1)[1]
+            elif prop == DCTERMS.date:
+                datatype = "date"
+            else:
+                datatype = "string"
+            columns[str(name)] = Column(str(name), prop, datatype, scheme, aliases,
+                                        ontology.value(prop, PKB.measureProperty))
+        return columns
+
+    @staticmethod
+    def _kinds(ontology: Graph) -> dict[str, URIRef]:
+        kinds = {}
+        for cls in ontology.subjects(RDFS.subClassOf, PKB.Evidence):
+            for code in ontology.objects(cls, PKB.ledgerCode):
+                kinds[norm(str(code))] = cls
+            for alias in ontology.objects(cls, PKB.ledgerAlias):
+                kinds[norm(str(alias))] = cls
+            for label in ontology.objects(cls, RDFS.label):
+                kinds.setdefault(norm(str(label)), cls)
+        return kinds
+
+    @staticmethod
+    def _schemes(kb: KnowledgeBase) -> tuple[dict[URIRef, dict[str, URIRef]], dict[URIRef, list[str]]]:
+        schemes: dict[URIRef, dict[str, URIRef]] = {}
+        codes: dict[URIRef, set[str]] = {}
+        for row in kb.query(_CONCEPTS):
+            scheme = URIRef(str(row.scheme))
+            schemes.setdefault(scheme, {})[norm(str(row.word))] = URIRef(str(row.concept))
+            codes.setdefault(scheme, set()).add(str(row.code))
+        return schemes, {k: sorted(v) for k, v in codes.items()}
+
+    def kind_codes(self) -> list[str]:
+        return sorted(kind_classes(self.kb.ontology))
+
+    def concept_codes(self, scheme: URIRef) -> list[str]:
+        return self.codes.get(scheme, [])
+
+
+_MEASURE_FACTS = """
+PREFIX pkb: <https://w3id.org/policykb/def#>
+SELECT ?measure ?property ?value WHERE {
+  ?column pkb:measureProperty ?property .
+  ?measure a pkb:Measure ; ?property ?value .
+}"""
+_CONCEPTS = """
+PREFIX pkb:  <https://w3id.org/policykb/def#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?scheme ?concept ?code ?word WHERE {
+  ?concept skos:inScheme ?scheme ; skos:notation ?notation .
+  OPTIONAL { ?concept pkb:ledgerCode ?ledgerCode }
+  BIND (COALESCE(?ledgerCode, ?notation) AS ?code)
+  { ?concept pkb:ledgerCode|pkb:ledgerAlias|skos:notation|skos:prefLabel ?word } UNION { BIND(STR(?concept) AS ?word) }
+}"""
+_SAMPLE_ZONES = """
+PREFIX pkb: <https://w3id.org/policykb/def#>
+SELECT ?z WHERE { ?z pkb:sampleData true }"""
