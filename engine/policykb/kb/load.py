@@ -5,6 +5,7 @@ A file that does not parse stops the load with its path, line and column; nothin
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ class SourceFile:
     name: str  # path relative to the layout root, e.g. kb/zones/ftz.ttl
     path: Path
     triples: int
+    digest: str = ""  # SHA-256 of the file's bytes, hex
 
 
 def parse_turtle(path: Path, name: str | None = None) -> Graph:
@@ -151,17 +153,17 @@ def load(layout: Layout | None = None, *, store: Store | None = None,
     layout = layout or Layout.bundled()
     store = store or MemoryStore()
     files = data_files(layout)
-    parsed: list[tuple[str, Path, Graph]] = []
+    parsed: list[tuple[str, Path, Graph, str]] = []
     iterator = progress(files) if progress else files
     for name, path in iterator:
-        parsed.append((name, path, parse_turtle(path, name)))
+        parsed.append((name, path, parse_turtle(path, name), hashlib.sha256(path.read_bytes()).hexdigest()))
     kb = KnowledgeBase(layout=layout, store=store)
     ontology = Graph()
     bind_prefixes(ontology)
     with store.transaction():
-        for name, path, graph in parsed:
+        for name, path, graph, digest in parsed:
             store.put(name, graph)
-            kb.files[name] = SourceFile(name=name, path=path, triples=len(graph))
+            kb.files[name] = SourceFile(name=name, path=path, triples=len(graph), digest=digest)
             if path.parent == layout.ontology:
                 ontology += graph
     kb.ontology = ontology
