@@ -211,9 +211,9 @@ def _open_disk(layout: Layout, scan: sync.Scan, lock: KBLock, progress, verify: 
             fresh = not writer.manifest()
             todo = sync.plan(scan.sources, writer.manifest(), writer.graph_names())
 
-            def indexed(source: sync.Source) -> None:  # the evidence index is compiled once, here
+            def indexed(source: sync.Source, quads) -> None:  # the evidence index is compiled once, here
                 if not index.has(source.digest):
-                    index.write(source.digest, items_of(writer.quads(source.name)))
+                    index.write(source.digest, items_of(quads if quads is not None else writer.quads(source.name)))
 
             sync.apply(writer, todo, fresh=fresh, progress=progress, on_loaded=indexed)
             writer.close()
