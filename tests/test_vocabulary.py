@@ -219,3 +219,12 @@ def test_the_command_refuses_a_folder_that_does_not_exist(cli, tmp_path):
     result = cli("docs", "vocabulary", "--out", tmp_path / "missing" / "v.md")
     assert result.code == 2
     assert "the folder" in result.err and "does not exist" in result.err
+
+
+def test_the_readme_lists_the_prefixes_and_says_queries_need_not_declare_them():
+    from policykb.namespace import PREFIXES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^\| `(\w+):` \| `([^`]+)` \|", readme, re.M))
+    assert listed == {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
+    assert "have these\nprefixes predeclared" in readme and "(library queries and `--file`)" in readme
