@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
-from ..kb.terms import vocabulary
+from ..kb.glossary import vocabulary
 from ..report.vocabulary import markdown, page_html
 from .common import command, load_kb
 

@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from ..kb.terms import Concept, Constraint, Example, Term, Vocabulary
+from ..kb.glossary import Concept, Constraint, Example, Term, Vocabulary
 from ..namespace import PREFIXES
 
 COMMAND = "policykb docs vocabulary"
@@ -118,7 +118,7 @@ def _constraint(c: Constraint, term: Term) -> list[Piece]:
 
 def _example(term: Term, example: Example | None) -> list[Piece]:
     if example is None:
-        return ["none in the bundled knowledge base"]
+        return ["none in the Turtle files of the bundled knowledge base"]
     pieces: list[Piece] = [Code(example.subject)] + _label(example.subject_label)
     if term.kind != "class":
         pieces += [" ", Code(term.curie), " ", Code(example.value)] + _label(example.value_label)
