@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rdflib import Literal
 
-from ..errors import Location, PolicyKBError, QueryError, UsageError
+from ..errors import Location, QueryError, UsageError
 from ..kb.names import indexes
 from ..kb.queries import (
     NamedQuery,
@@ -69,19 +69,16 @@ def cmd_query(args) -> int:
     shown_name = str(args.file) if args.file else f"queries/{query.name}.rq"
     prepared = prepare(query.text, shown_name)
     kind = form(prepared)
-    try:
-        result = execute(kb.store, prepared, bindings, name=shown_name, allow_service=args.allow_service)
+    result = execute(kb.store, prepared, bindings, name=shown_name, allow_service=args.allow_service)
+    try:  # the engine produces the answer while it is read, and may fail then too
+        graph = result.graph if kind in ("CONSTRUCT", "DESCRIBE") else None
         terms = [[row[v] for v in result.vars] for row in result] if kind == "SELECT" else []
-    except PolicyKBError:
-        raise
-    except Exception as exc:  # noqa: BLE001 — the engine failed on this query's text: say so, never a traceback
-        raise QueryError(f"the query engine could not evaluate this query ({type(exc).__name__}: {exc})",
-                         location=Location(shown_name),
-                         hint="simplify the part it names, e.g. aggregate only variables that are bound on every "
-                              "row (COALESCE(?x, \"\")) or move an OPTIONAL's BIND outside it") from None
-    if kind in ("CONSTRUCT", "DESCRIBE"):
-        _emit_graph(result.graph, args.format)
-        print(f"{len(result.graph)} triple(s)", file=sys.stderr)
+    except (RuntimeError, ValueError) as exc:
+        raise QueryError(f"the query cannot be evaluated: {exc}", location=Location(shown_name),
+                         hint="check the query against SPARQL 1.1") from None
+    if graph is not None:
+        _emit_graph(graph, args.format)
+        print(f"{len(graph)} triple(s)", file=sys.stderr)
         return 0
     if kind == "ASK":
         emit([{"answer": bool(result.askAnswer)}], ["answer"], args.format, json_value=bool(result.askAnswer))

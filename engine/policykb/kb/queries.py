@@ -12,8 +12,8 @@ name, code or full Chinese name (resolved by kb.names with the ledgers' rules an
 string, a plain literal, which equals a language-tagged label only through STR() — or string@zh (any
 language tag), bound with that tag so that it equals "福州市"@zh itself; integer, decimal, date, boolean.
 
-Parameters are bound as RDF terms through rdflib's initBindings, never pasted into the query text,
-so a value holding quotes, braces or `}` `;` cannot change the query.
+Parameters are bound as RDF terms (a VALUES block written by kb.sparql), never pasted into the query
+text as the user wrote them, so a value holding quotes, braces or `}` `;` cannot change the query.
 """
 
 from __future__ import annotations
