@@ -64,7 +64,6 @@ def test_the_guide_asks_ten_questions_in_order():
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: f"{q.number}")
 def test_each_question_prints_what_the_guide_shows(cli, monkeypatch, tmp_path, question):
-    monkeypatch.delenv("COLUMNS", raising=False)  # full-width tables, as in the README
     for name, text in question.files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     monkeypatch.chdir(tmp_path)

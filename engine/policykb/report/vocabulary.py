@@ -55,7 +55,10 @@ class _Page:
         self.entries = {t.curie: anchor(t) for t in vocabulary.classes + vocabulary.properties}
         self.namespaces = dict(vocabulary.prefixes)
 
-    def address(self, curie: str) -> str | None:
+    def href(self, curie: str) -> str | None:
+        """Where a term's name links: its entry on the page, else its own address (None when it has none)."""
+        if curie in self.entries:
+            return "#" + self.entries[curie]
         prefix, sep, local = curie.partition(":")
         if sep and prefix in self.namespaces and not local.startswith("//"):
             return self.namespaces[prefix] + local
@@ -208,10 +211,8 @@ def _md_term(page: _Page, term: Term) -> list[str]:
 
 def _md_piece(page: _Page, piece: Piece) -> str:
     if isinstance(piece, Ref):
-        if piece.curie in page.entries:
-            return f"[`{piece.curie}`](#{page.entries[piece.curie]})"
-        address = page.address(piece.curie)
-        return f"[`{piece.curie}`]({address})" if address else f"`{piece.curie}`"
+        href = page.href(piece.curie)
+        return f"[`{piece.curie}`]({href})" if href else f"`{piece.curie}`"
     if isinstance(piece, Code):
         return f"`{piece.text}`" if "`" not in piece.text else f"`` {piece.text} ``"
     if isinstance(piece, Quote):
@@ -308,10 +309,8 @@ def _html_term(page: _Page, term: Term) -> list[str]:
 def _html_piece(page: _Page, piece: Piece) -> str:
     e = html.escape
     if isinstance(piece, Ref):
-        if piece.curie in page.entries:
-            return f'<a href="#{page.entries[piece.curie]}"><code>{e(piece.curie)}</code></a>'
-        address = page.address(piece.curie)
-        return f'<a href="{e(address)}"><code>{e(piece.curie)}</code></a>' if address else f"<code>{e(piece.curie)}</code>"
+        href = page.href(piece.curie)
+        return f'<a href="{e(href)}"><code>{e(piece.curie)}</code></a>' if href else f"<code>{e(piece.curie)}</code>"
     if isinstance(piece, Code):
         return f"<code>{e(piece.text)}</code>"
     if isinstance(piece, Quote):
