@@ -11,6 +11,7 @@ from ..rules.duties import scheme_file
 from ..rules.reader import clause_problems
 from ..scoring.evaluate import Evaluation, evaluate
 from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
+from ..scoring.provenance import sources
 from ..scoring.ruletests import run_cases, test_file_for
 from ..scoring.schemes import knows, read_scheme, scheme_of
 from .common import add_format_option, command, load_kb, progress
@@ -115,12 +116,13 @@ def cmd_explain(args) -> int:
         raise UsageError(f"{args.zone} is not scored under {result.scheme.id}",
                          hint=f"the scheme scores zones of class {result.scheme.zones}")
     zone = matches[0]
+    found = sources(kb, result, zones=[zone])
     if args.format == "turtle":
-        sys.stdout.write(trace_graph(result, [zone]).serialize(format="turtle"))
+        sys.stdout.write(trace_graph(result, [zone], found).serialize(format="turtle"))
     elif args.format == "json":
-        sys.stdout.write(dumps(zone_trace(result, zone)) + "\n")
+        sys.stdout.write(dumps(zone_trace(result, zone, found)) + "\n")
     else:
-        sys.stdout.write(text_trace(zone_trace(result, zone)))
+        sys.stdout.write(text_trace(zone_trace(result, zone, found)))
     return 0
 
 
