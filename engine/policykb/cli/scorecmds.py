@@ -88,12 +88,12 @@ def cmd_score(args) -> int:
         line.update(row["indicators"])
         line.update(row.get("subtotals", {}))
         line.update({"total": row["total"], "rank": row["rank"], "outcome": row["outcome"],
-                     "eligible": row["eligible"], "sample": row["sample"]})
+                     "eligible": row["eligible"], "sample": row["sample"], "self_total": row.get("self_total")})
         flat.append(line)
     levels = [lv.code for lv in result.scheme.levels if not lv.parent]
     columns = ["zone", "label"] + codes + levels + ["total", "rank", "outcome"]
     if args.format == "csv":
-        columns += ["eligible", "sample"]
+        columns += ["self_total", "eligible", "sample"]
     emit(flat, columns, args.format)
     if args.format == "table" and any(r["sample"] for r in rows):
         print("sample data: these zones and their evidence are invented to exercise the rules", file=sys.stderr)

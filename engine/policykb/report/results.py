@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Mapping
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, QB, RDF, RDFS, XSD
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from ..kb.layout import Layout
 from ..namespace import BASE, PKB, bind_prefixes
@@ -164,7 +164,6 @@ def to_graph(result: Result) -> Graph:
     add((node, PKB.schemeId, Literal(result.scheme)))
     add((node, DCTERMS.title, Literal(result.scheme_name, lang="zh")))
     add((node, PKB.evaluationYear, _int(result.year)))
-    add((node, QB.structure, PKB.ScoreStructure))
     add((node, PROV.wasGeneratedBy, run))
     if result.issued:
         add((node, DCTERMS.issued, Literal(result.issued.isoformat(), datatype=XSD.date)))
@@ -195,8 +194,7 @@ def _zone_nodes(graph: Graph, result: Result, zone: ZoneResult, node: URIRef, ru
     base = base_of(result.scheme, result.year)
     z = URIRef(f"{base}/zone/{zone.code}")
     add((z, RDF.type, PKB.ZoneScore))
-    add((z, RDF.type, QB.Observation))
-    add((z, QB.dataSet, node))
+    add((z, PKB.inResult, node))
     add((z, PROV.wasGeneratedBy, run))
     add((z, PKB.scoredZone, URIRef(zone.zone)))
     add((z, RDFS.label, Literal(zone.label, lang="zh")))
@@ -288,7 +286,7 @@ def from_graph(graph: Graph, scheme: str, year: int) -> Result | None:
                            for i in graph.objects(run, PROV.used) if graph.value(i, PKB.path) is not None),
                           key=_input_order))
     zones = []
-    for z in graph.subjects(QB.dataSet, node):
+    for z in graph.subjects(PKB.inResult, node):
         zones.append(_read_zone(graph, z))
     zones.sort(key=lambda z: (z.rank is None, z.rank or 0, -(z.total or 0), z.code))
     clauses = {str(graph.value(i, PKB.code)): str(c) for i, c in graph.subject_objects(PKB.clause)
