@@ -7,10 +7,11 @@ import sys
 
 from .. import __version__
 from ..errors import PolicyKBError
-from . import graphcmds, kbcmds, ledgercmds, publishcmds, querycmds, reportcmds, scorecmds, servecmds
+from . import documentcmds, graphcmds, kbcmds, ledgercmds, publishcmds, querycmds, reportcmds, scorecmds, servecmds
 
 # Each command module registers its sub-commands on the parser; order is the order of --help.
-COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, publishcmds, querycmds, graphcmds, reportcmds, servecmds]
+COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, publishcmds, querycmds, graphcmds, reportcmds, documentcmds,
+                   servecmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -348,6 +348,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a result or a page is for everyone to read
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
