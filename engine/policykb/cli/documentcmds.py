@@ -23,10 +23,9 @@ from ..report.pages import Links, form_html, stylesheet
 from ..report.ranking import ranking
 from ..report.results import write_atomically
 from ..report.site import FONT_FILE, build_site
-from ..scoring.evaluate import Evaluation, evaluate
+from ..scoring.evaluate import Evaluation
 from ..scoring.provenance import sources
-from ..scoring.schemes import scheme_of
-from .common import add_format_option, command, load_kb, progress
+from .common import add_format_option, add_scheme_options, command, evaluation_of, load_kb, progress
 from .render import emit
 
 FORM_FORMATS = (".xlsx", ".html", ".pdf")
@@ -47,7 +46,7 @@ def register(sub) -> None:
                 "备注, a signature block (评估人 / 日期), and a second sheet (XLSX) or section (HTML, PDF) with the "
                 "full trace and the digests of the inputs. The file's suffix chooses the format.")
     q.add_argument("zone", metavar="ZONE", help="zone id (fz-b), prefixed name, IRI or Chinese name")
-    _scheme_options(q)
+    add_scheme_options(q)
     q.add_argument("--out", required=True, type=Path, metavar="FILE", help="the file to write: .xlsx, .html or .pdf")
 
     q = command(actions, "ranking", cmd_ranking, "the ranking table, and its bar chart with the reward and rectify lines",
@@ -55,7 +54,7 @@ def register(sub) -> None:
                 "take no place (inside an FTZ area, or without data for the year) with the clause or rule that "
                 "puts them there. --chart FILE draws the ranking as bars (PNG or SVG) with the reward and rectify "
                 "lines and the zones apart listed below it; Chinese is set in Noto Sans SC.")
-    _scheme_options(q)
+    add_scheme_options(q)
     q.add_argument("--chart", type=Path, metavar="FILE", help="also draw the bar chart: a .png or .svg file")
     add_format_option(q)
 
@@ -72,24 +71,16 @@ def register(sub) -> None:
                 "and trace), OUT_DIR/measures/CODE.html (each measure replicated, and who replicated it, in order), "
                 "a stylesheet and a subset of the CJK font. The pages link to one another and need no JavaScript.")
     q.add_argument("out", type=Path, metavar="OUT_DIR", help="the folder to write (created if missing)")
-    _scheme_options(q)
+    add_scheme_options(q)
 
-
-def _scheme_options(p) -> None:
-    p.add_argument("--scheme", required=True, metavar="SCHEME", help="the scheme, e.g. fujian-2021")
-    p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
 
 
 def _evaluation(args) -> tuple[KnowledgeBase, Evaluation]:
-    kb = load_kb(args)
-    scheme = scheme_of(kb, args.scheme)
-    if scheme.first_year and args.year < scheme.first_year:
-        raise UsageError(f"the scheme {scheme.id} applies from {scheme.first_year}, not {args.year}",
-                         hint=f"give --year {scheme.first_year} or later")
-    if scheme.scored_by_formula:
-        raise UsageError(f"the scheme {scheme.id} has no 评估细则 form, ranking or outcomes to report",
+    kb, evaluation = evaluation_of(args)
+    if evaluation.scheme.scored_by_formula:
+        raise UsageError(f"the scheme {evaluation.scheme.id} has no 评估细则 form, ranking or outcomes to report",
                          hint="reports are for schemes scored from evidence, e.g. --scheme fujian-2021")
-    return kb, evaluate(kb, scheme, args.year, progress=lambda zones: progress(zones, "scoring"))
+    return kb, evaluation
 
 
 def cmd_form(args) -> int:

@@ -17,7 +17,7 @@ from ..rules.source import rule_texts
 from ..scoring.evaluate import evaluate
 from ..scoring.provenance import inputs, resolve
 from ..scoring.schemes import knows, read_scheme, scheme_of
-from .common import add_format_option, command, load_kb, progress
+from .common import add_format_option, add_scheme_options, check_year, command, load_kb, progress
 from .render import emit, format_decimal
 
 COLUMNS = ["zone", "label", "what", "before", "after", "cause"]
@@ -32,7 +32,7 @@ def register(sub) -> None:
                 "file, every ledger, every Turtle file and fact query read (a PROV-O activity). The same inputs and "
                 "--date give the same bytes. An existing result is never overwritten silently: when the new one "
                 "differs, the differences are printed and --replace is needed.")
-    _scheme_options(p)
+    add_scheme_options(p)
     p.add_argument("--date", required=True, type=_day, metavar="YYYY-MM-DD",
                    help="the issue date of the result (dcterms:issued), e.g. 2022-03-01; it is an input like the "
                         "rules and the evidence, so publishing again gives the same bytes")
@@ -45,15 +45,11 @@ def register(sub) -> None:
                 "the outcome before and after, and the cause of each change: the rule lines that changed, the ledger "
                 "rows now counted, no longer counted or counted for another amount, or the input files whose "
                 "digests changed. Nothing is written.")
-    _scheme_options(p)
+    add_scheme_options(p)
     p.add_argument("--rules", metavar="FILE", type=Path,
                    help="a rule file to try instead of rules/SCHEME.yaml (e.g. a copy with a lower cap)")
     add_format_option(p)
 
-
-def _scheme_options(p) -> None:
-    p.add_argument("--scheme", required=True, metavar="SCHEME", help="the scheme, e.g. fujian-2021")
-    p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
 
 
 def _day(text: str) -> date:
@@ -81,9 +77,7 @@ def current_result(kb: KnowledgeBase, scheme_id: str, year: int, *, rules: Path 
         if problems:
             raise problems[0]
         path = rules
-    if scheme.first_year and year < scheme.first_year:
-        raise UsageError(f"the scheme {scheme.id} applies from {scheme.first_year}, not {year}",
-                         hint=f"give --year {scheme.first_year} or later")
+    check_year(scheme, year)
     evaluation = evaluate(kb, scheme, year, progress=lambda zones: progress(zones, "scoring"))
     when = issued.isoformat() if issued else None
     return from_evaluation(evaluation, inputs(kb, evaluation, when), rule_texts(path), issued)

@@ -9,12 +9,11 @@ from ..kb.load import KnowledgeBase
 from ..kb.names import zone_index
 from ..rules.duties import scheme_file
 from ..rules.reader import clause_problems
-from ..scoring.evaluate import Evaluation, evaluate
 from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
 from ..scoring.provenance import sources
 from ..scoring.ruletests import run_cases, test_file_for
 from ..scoring.schemes import knows, read_scheme, scheme_of
-from .common import add_format_option, command, load_kb, progress
+from .common import add_format_option, add_scheme_options, command, evaluation_of, load_kb
 from .render import dumps, emit, format_decimal
 
 
@@ -24,7 +23,7 @@ def register(sub) -> None:
                 "first-level subtotals, total, rank, and outcome (reward, rectify, none, excluded). Formula "
                 "schemes (zhejiang-2022) print each indicator's value and its rank. Every number can be traced "
                 "with `policykb explain`.")
-    _scheme_options(p)
+    add_scheme_options(p)
     p.add_argument("--zone", metavar="ZONE", help="print only this zone's row (the ranking is still over all zones)")
     add_format_option(p)
 
@@ -35,7 +34,7 @@ def register(sub) -> None:
                 "sum, the exclusion, the rank and the outcome. --format json gives the same as data; --format "
                 "turtle gives it as PROV-O, which loads into the knowledge base (see queries/zone-score-trace.rq).")
     p.add_argument("zone", metavar="ZONE", help="zone id (fz-b), prefixed name (sample:zone-fz-b), IRI or Chinese name")
-    _scheme_options(p)
+    add_scheme_options(p)
     add_format_option(p, choices=("table", "json", "turtle"))
 
     p = command(sub, "test", cmd_test, "run the rule test cases (rules/*.tests.yaml)",
@@ -58,22 +57,9 @@ def register(sub) -> None:
     q.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year")
 
 
-def _scheme_options(p) -> None:
-    p.add_argument("--scheme", required=True, metavar="SCHEME", help="the scheme: a file rules/SCHEME.yaml, e.g. fujian-2021")
-    p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
-
-
-def _evaluation(args) -> tuple[KnowledgeBase, Evaluation]:
-    kb = load_kb(args)
-    scheme = scheme_of(kb, args.scheme)
-    if scheme.first_year and args.year < scheme.first_year:
-        raise UsageError(f"the scheme {scheme.id} applies from {scheme.first_year}, not {args.year}",
-                         hint=f"give --year {scheme.first_year} or later")
-    return kb, evaluate(kb, scheme, args.year, progress=lambda zones: progress(zones, "scoring"))
-
 
 def cmd_score(args) -> int:
-    kb, result = _evaluation(args)
+    kb, result = evaluation_of(args)
     rows = scores_table(result)
     if args.zone:
         wanted = _zone(kb, args.zone)
@@ -109,7 +95,7 @@ def _zone(kb: KnowledgeBase, text: str) -> str:
 
 
 def cmd_explain(args) -> int:
-    kb, result = _evaluation(args)
+    kb, result = evaluation_of(args)
     wanted = _zone(kb, args.zone)
     matches = [z for z in result.zones if z.zone.iri == wanted]
     if not matches:
