@@ -295,3 +295,24 @@ def test_loading_the_knowledge_base_with_a_result(cli, kb_dir):
     assert _publish(cli, kb_dir).code == 0
     loaded = load(Layout.at(kb_dir))
     assert "kb/results/fujian-2021-2021.ttl" in loaded.files
+
+
+def test_the_prov_o_trace_quotes_clauses_and_names_its_inputs(cli):
+    from rdflib import URIRef
+    from rdflib.namespace import PROV
+
+    from policykb.namespace import PKB
+
+    run = cli("explain", "fz-b", "--scheme", "fujian-2021", "--year", "2021", "--format", "turtle")
+    graph = Graph().parse(data=run.out, format="turtle")
+    b4 = URIRef("https://w3id.org/policykb/doc/fj-ftzo-2021-1/att2/B4")
+    assert str(graph.value(b4, PKB.text)) == "B4. 当年每复制一项跨区域、跨部门、跨层级创新举措得2分，总分不超12分"
+    activity = URIRef("https://w3id.org/policykb/score/fujian-2021/2021")
+    used = {str(graph.value(i, PKB.path)): str(graph.value(i, PKB.sha256)) for i in graph.objects(activity, PROV.used)
+            if graph.value(i, PKB.path) is not None}
+    layout = Layout.bundled()
+    assert used["rules/fujian-2021.yaml"] == _sha(layout.rules / "fujian-2021.yaml")
+    assert used["kb/ledgers/sample/sample-2021-fz-b.csv"] == _sha(layout.root / "kb/ledgers/sample/sample-2021-fz-b.csv")
+    assert not any(p.endswith("sample-2021-xm-c.csv") for p in used)  # only the zone's own ledgers
+    score = URIRef("https://w3id.org/policykb/score/fujian-2021/2021/fz-b")
+    assert [str(o) for o in graph.objects(score, PKB.outcomeMet)] == ["reward"]
