@@ -19,10 +19,10 @@ from ..kb.names import zone_index
 from ..namespace import curie
 from ..report.charts import CoverageGrid, chart_format, coverage_chart, ranking_chart
 from ..report.form import build_form
-from ..report.pages import Links, form_html, stylesheet
+from ..report.pages import Links, form_html
 from ..report.ranking import ranking
 from ..report.results import write_atomically
-from ..report.site import FONT_FILE, build_site
+from ..report.site import build_site
 from ..scoring.evaluate import Evaluation
 from ..scoring.provenance import sources
 from .common import add_format_option, add_scheme_options, command, evaluation_of, load_kb, progress
@@ -104,17 +104,11 @@ def cmd_form(args) -> int:
 
         data = form_pdf(form)
     else:
-        data = _standalone(form_html(form, Links(0))).encode("utf-8")
+        data = form_html(form, Links(0), inline=True).encode("utf-8")
     write_atomically(args.out, data)
     print(f"wrote {args.out}: the form of {zone.zone.label} for {evaluation.year}"
           f"{' (SAMPLE DATA)' if zone.zone.sample else ''}", file=sys.stderr)
     return 0
-
-
-def _standalone(html: str) -> str:
-    """A single HTML file: the stylesheet inline, the font left to the reader's system (no assets beside it)."""
-    css = stylesheet(FONT_FILE).replace(f'url("{FONT_FILE}") format("opentype")', 'local("Microsoft YaHei")')
-    return html.replace('<link rel="stylesheet" href="assets/style.css">', f"<style>{css}</style>")
 
 
 def cmd_ranking(args) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def cmd_publish(args) -> int:
     new = current_result(kb, args.scheme, args.year, issued=args.date)
     data = to_turtle(new)
     if published is not None:
-        same_day = to_turtle(current_with_date(new, published.issued))
+        same_day = to_turtle(replace(new, issued=published.issued))
         if same_day == path.read_bytes():
             print(f"{shown} already holds this result (published {published.issued}); nothing written",
                   file=sys.stderr)
@@ -156,7 +157,3 @@ def cmd_publish(args) -> int:
     return 0
 
 
-def current_with_date(result: Result, issued: date | None) -> Result:
-    from dataclasses import replace
-
-    return replace(result, issued=issued)

@@ -17,10 +17,12 @@ from .ranking import Ranking
 
 OUTCOME_WORDS = {"reward": "奖励", "rectify": "限期整改", "none": "—", "excluded": "不参与排名", "no-data": "无当年数据"}
 
+FONT_FACE = """@font-face { font-family: "PolicyKB CJK"; src: local("Noto Sans SC"), local("Noto Sans CJK SC"),
+  url("FONT_FILE") format("opentype"); }"""
+
 STYLE = """
-@font-face { font-family: "PolicyKB CJK"; src: local("Noto Sans SC"), local("Noto Sans CJK SC"),
-  url("FONT_FILE") format("opentype"); }
-body { font-family: "Noto Sans SC", "Noto Sans CJK SC", "PolicyKB CJK", sans-serif; margin: 1.5rem auto;
+body { font-family: "Noto Sans SC", "Noto Sans CJK SC", "PolicyKB CJK", "Microsoft YaHei", "PingFang SC", sans-serif;
+  margin: 1.5rem auto;
   max-width: 78rem; padding: 0 1rem; color: #1b1b1b; line-height: 1.45; }
 nav { margin-bottom: 1rem; font-size: 0.95rem; } nav a { margin-right: 1rem; }
 h1 { font-size: 1.45rem; margin: 0.4rem 0; } h2 { font-size: 1.15rem; margin-top: 1.6rem; }
@@ -65,16 +67,20 @@ def _e(value) -> str:
     return escape("" if value is None else str(value))
 
 
-def page(title: str, body: str, links: Links, *, sample: bool = False) -> str:
+def page(title: str, body: str, links: Links, *, sample: bool = False, inline: bool = False) -> str:
+    """One HTML document; `inline` puts the stylesheet in the page (a single file, no assets beside it)."""
+    style = (f"<style>{stylesheet(None)}</style>" if inline
+             else f"<link rel=\"stylesheet\" href=\"{_e(links.asset('style.css'))}\">")
     return ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{_e(title)}</title>\n<link rel=\"stylesheet\" href=\"{_e(links.asset('style.css'))}\">\n"
+            f"<title>{_e(title)}</title>\n{style}\n"
             f"</head>\n<body>\n<nav><a href=\"{_e(links.ranking())}\">排名 ranking</a></nav>\n"
             + (f"<p class=\"sample\">{_e(SAMPLE_NOTE)}</p>\n" if sample else "") + body + "\n</body>\n</html>\n")
 
 
-def stylesheet(font_file: str) -> str:
-    return STYLE.replace("FONT_FILE", font_file)
+def stylesheet(font_file: str | None) -> str:
+    """The pages' CSS; with `font_file`, a web font beside it that supplies Chinese where the system has none."""
+    return (FONT_FACE.replace("FONT_FILE", font_file) if font_file else "") + STYLE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,8 +133,9 @@ def form_table(form: Form) -> str:
     return f"<table id=\"form\"><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}{total}</tbody></table>"
 
 
-def form_html(form: Form, links: Links, measures: Iterable[tuple[str, str]] = ()) -> str:
-    """A zone's form and trace as one page; `measures` (code, name) link to the measure pages."""
+def form_html(form: Form, links: Links, measures: Iterable[tuple[str, str]] = (), *, inline: bool = False) -> str:
+    """A zone's form and trace as one page; `measures` (code, name) link to the measure pages; `inline`
+    makes it a single file (the stylesheet in the page, Chinese in the reader's own fonts)."""
     listed = "".join(f"<li><a href=\"{_e(links.measure(code))}\">{_e(code)}</a> {_e(name)}</li>" for code, name in measures)
     body = (f"<h1>{_e(form.title)}</h1>\n"
             f"<p>开发区名称：<strong>{_e(form.zone)}</strong>　评估年度：{form.year}　"
@@ -143,7 +150,7 @@ def form_html(form: Form, links: Links, measures: Iterable[tuple[str, str]] = ()
             + ("<h2>输入文件摘要（SHA-256）</h2>\n"
                f"<pre id=\"digests\">{_e(chr(10).join(inputs_text(form.trace['inputs'])))}</pre>\n"
                if form.trace.get("inputs") else ""))
-    return page(f"{form.zone} {form.year} 评估细则", body, links, sample=form.sample)
+    return page(f"{form.zone} {form.year} 评估细则", body, links, sample=form.sample, inline=inline)
 
 
 @dataclass(frozen=True)

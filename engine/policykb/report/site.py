@@ -12,6 +12,7 @@ from ..kb.load import KnowledgeBase
 from ..scoring.evaluate import Evaluation
 from ..scoring.provenance import sources
 from .charts import ranking_chart
+from .fonts import subset
 from .form import build_form
 from .pages import Links, MeasureView, Replicator, form_html, measure_page, ranking_page, stylesheet
 from .ranking import ranking
@@ -55,8 +56,6 @@ def build_site(kb: KnowledgeBase, evaluation: Evaluation, progress=None) -> Site
                                  for a in diffusion.adoptions if a.zone.id in codes))
         pages[f"measures/{code.lower()}.html"] = measure_page(view, Links(1))
     css = stylesheet(FONT_FILE)
-    from .fonts import subset
-
     files["assets/" + FONT_FILE] = subset("".join(pages.values()))
     files["assets/style.css"] = css.encode("utf-8")
     files.update({name: text.encode("utf-8") for name, text in pages.items()})
