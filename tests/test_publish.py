@@ -316,3 +316,12 @@ def test_the_prov_o_trace_quotes_clauses_and_names_its_inputs(cli):
     assert not any(p.endswith("sample-2021-xm-c.csv") for p in used)  # only the zone's own ledgers
     score = URIRef("https://w3id.org/policykb/score/fujian-2021/2021/fz-b")
     assert [str(o) for o in graph.objects(score, PKB.outcomeMet)] == ["reward"]
+
+
+def test_kept_scores_remember_a_zone_without_data(cli, kb_dir):
+    # the second run reads the scores kept on disk (scoring.board): a zone without data stays unranked
+    for _ in range(2):
+        rows = json.loads(cli("score", "--kb", kb_dir, "--scheme", "fujian-2021", "--year", "2030", "--format", "json").out)
+        assert sorted({r["outcome"] for r in rows}) == ["excluded", "no-data"]
+        assert all(r["rank"] is None for r in rows)
+    assert list((kb_dir / ".policykb").rglob("fujian-2021-2030.json"))

@@ -9,11 +9,12 @@ from ..kb.load import KnowledgeBase
 from ..kb.names import zone_index
 from ..rules.duties import scheme_file
 from ..rules.reader import clause_problems
+from ..scoring.board import Scoreboard
 from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
 from ..scoring.provenance import sources
 from ..scoring.ruletests import run_cases, test_file_for
 from ..scoring.schemes import knows, read_scheme, scheme_of
-from .common import add_format_option, add_scheme_options, command, evaluation_of, load_kb
+from .common import add_format_option, add_scheme_options, check_year, command, load_kb, progress
 from .render import dumps, emit, format_decimal
 
 
@@ -57,9 +58,20 @@ def register(sub) -> None:
     q.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year")
 
 
+def _scoreboard(args) -> tuple[KnowledgeBase, Scoreboard]:
+    """The knowledge base and the scheme's scores for the year: kept scores where their inputs are unchanged,
+    the other zones scored again (scoring.board)."""
+    kb = load_kb(args)
+    scheme = scheme_of(kb, args.scheme)
+    check_year(scheme, args.year)
+    board = Scoreboard(scheme, args.year)
+    board.update(kb, progress=lambda zones: progress(zones, "scoring"))
+    return kb, board
+
 
 def cmd_score(args) -> int:
-    kb, result = evaluation_of(args)
+    kb, board = _scoreboard(args)
+    result = board.evaluation
     rows = scores_table(result)
     if args.zone:
         wanted = _zone(kb, args.zone)
@@ -95,13 +107,13 @@ def _zone(kb: KnowledgeBase, text: str) -> str:
 
 
 def cmd_explain(args) -> int:
-    kb, result = evaluation_of(args)
+    kb, board = _scoreboard(args)
+    result = board.evaluation
     wanted = _zone(kb, args.zone)
-    matches = [z for z in result.zones if z.zone.iri == wanted]
-    if not matches:
+    if not any(z.zone.iri == wanted for z in result.zones):
         raise UsageError(f"{args.zone} is not scored under {result.scheme.id}",
                          hint=f"the scheme scores zones of class {result.scheme.zones}")
-    zone = matches[0]
+    zone = board.trace(kb, wanted)
     found = sources(kb, result, zones=[zone])
     if args.format == "turtle":
         sys.stdout.write(trace_graph(result, [zone], found).serialize(format="turtle"))
