@@ -79,3 +79,13 @@ def evaluation_of(args):
     scheme = scheme_of(kb, args.scheme)
     check_year(scheme, args.year)
     return kb, evaluate(kb, scheme, args.year, progress=lambda zones: progress(zones, "scoring"))
+
+
+def iso_day(text: str):
+    """An argparse type: a day written YYYY-MM-DD."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2022-03-01") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from datetime import date
@@ -18,7 +17,15 @@ from ..rules.source import rule_texts
 from ..scoring.evaluate import evaluate
 from ..scoring.provenance import inputs, resolve
 from ..scoring.schemes import knows, read_scheme, scheme_of
-from .common import add_format_option, add_scheme_options, check_year, command, load_kb, progress
+from .common import (
+    add_format_option,
+    add_scheme_options,
+    check_year,
+    command,
+    iso_day,
+    load_kb,
+    progress,
+)
 from .render import emit, format_decimal
 
 COLUMNS = ["zone", "label", "what", "before", "after", "cause"]
@@ -34,7 +41,7 @@ def register(sub) -> None:
                 "--date give the same bytes. An existing result is never overwritten silently: when the new one "
                 "differs, the differences are printed and --replace is needed.")
     add_scheme_options(p)
-    p.add_argument("--date", required=True, type=_day, metavar="YYYY-MM-DD",
+    p.add_argument("--date", required=True, type=iso_day, metavar="YYYY-MM-DD",
                    help="the issue date of the result (dcterms:issued), e.g. 2022-03-01; it is an input like the "
                         "rules and the evidence, so publishing again gives the same bytes")
     p.add_argument("--replace", action="store_true", help="overwrite a published result that differs (after showing how)")
@@ -50,14 +57,6 @@ def register(sub) -> None:
     p.add_argument("--rules", metavar="FILE", type=Path,
                    help="a rule file to try instead of rules/SCHEME.yaml (e.g. a copy with a lower cap)")
     add_format_option(p)
-
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2022-03-01") from None
 
 
 def current_result(kb: KnowledgeBase, scheme_id: str, year: int, *, rules: Path | None = None,
