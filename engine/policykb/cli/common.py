@@ -61,3 +61,40 @@ def progress(items: Iterable, label: str) -> Iterable:
 
 def load_kb(args) -> KnowledgeBase:
     return load(layout_of(args), progress=lambda files: progress(files, "loading"))
+
+
+def add_scheme_options(parser: argparse.ArgumentParser) -> None:
+    """--scheme and --year, as every command that scores takes them."""
+    parser.add_argument("--scheme", required=True, metavar="SCHEME",
+                        help="the scheme: a file rules/SCHEME.yaml, e.g. fujian-2021")
+    parser.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
+
+
+def check_year(scheme, year: int) -> None:
+    """A year before the scheme applies is a usage error."""
+    from ..errors import UsageError
+
+    if scheme.first_year and year < scheme.first_year:
+        raise UsageError(f"the scheme {scheme.id} applies from {scheme.first_year}, not {year}",
+                         hint=f"give --year {scheme.first_year} or later")
+
+
+def evaluation_of(args):
+    """The knowledge base and the evaluation of --scheme for --year, with progress on a terminal."""
+    from ..scoring.evaluate import evaluate
+    from ..scoring.schemes import scheme_of
+
+    kb = load_kb(args)
+    scheme = scheme_of(kb, args.scheme)
+    check_year(scheme, args.year)
+    return kb, evaluate(kb, scheme, args.year, progress=lambda zones: progress(zones, "scoring"))
+
+
+def iso_day(text: str):
+    """An argparse type: a day written YYYY-MM-DD."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2022-03-01") from None
