@@ -15,6 +15,11 @@ def add_kb_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kb", metavar="DIR", default=None,
                         help="knowledge-base directory of the bundled layout (kb/, and optionally ontology/, "
                              "rules/, queries/); default: the bundled knowledge base")
+    parser.add_argument("--store", metavar="STORE", default=None,
+                        help="where the store derived from the Turtle files lives: disk (default: Oxigraph in "
+                             "the knowledge base's .policykb/ folder), memory, or a SPARQL 1.1 server — the URL "
+                             "of an Oxigraph server, fuseki:URL, qlever:URL or sparql:QUERY,UPDATE[,GRAPHS]; "
+                             "default: $POLICYKB_STORE, else disk")
 
 
 def add_format_option(parser: argparse.ArgumentParser, choices=FORMATS, default="table") -> None:
@@ -60,7 +65,7 @@ def progress(items: Iterable, label: str) -> Iterable:
 
 
 def load_kb(args) -> KnowledgeBase:
-    return load(layout_of(args), progress=lambda files: progress(files, "loading"))
+    return load(layout_of(args), store=getattr(args, "store", None), progress=lambda files: progress(files, "loading"))
 
 
 def add_scheme_options(parser: argparse.ArgumentParser) -> None:

@@ -413,7 +413,7 @@ class OxigraphStore:
                 # is written \n), so naming the graph on each line turns them into N-Quads
                 lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
                 buffer.write(lines.replace(b" .\n", f" <{GRAPH_BASE}{name}> .\n".encode("utf-8")))
-                pending.append((name, digest, len(triples)))
+                pending.append((name, digest, len(set(triples))))  # a triple stated twice is one triple
                 if on_loaded is not None:
                     on_loaded(name, triples)
                 if buffer.tell() >= chunk_bytes:
