@@ -7,10 +7,10 @@ import sys
 
 from .. import __version__
 from ..errors import PolicyKBError
-from . import graphcmds, kbcmds, ledgercmds, querycmds, reportcmds, scorecmds, servecmds
+from . import gencmds, graphcmds, kbcmds, ledgercmds, querycmds, reportcmds, scorecmds, servecmds
 
 # Each command module registers its sub-commands on the parser; order is the order of --help.
-COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, querycmds, graphcmds, reportcmds, servecmds]
+COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, querycmds, graphcmds, reportcmds, servecmds, gencmds]
 
 
 def build_parser() -> argparse.ArgumentParser:
