@@ -99,9 +99,9 @@ def _generate(source: Layout, root: Path, zones: int, seed: int, year: int, jobs
     write_world(world, root / "kb" / "sample")
     kb = load(Layout.at(root))
     vocabulary = Vocabulary(kb)
-    for kind in ("zone", "measure"):  # built once here, not once per worker
+    for kind in ("zone", "measure"):  # the name indexes and measure facts are built once here, not once per worker
         vocabulary.index(kind)
-    _ = vocabulary.measure_facts
+    vocabulary.measure_facts  # noqa: B018 (a cached property, read to build it)
     (root / LEDGERS).mkdir()
     _job = _Job(world, kb, vocabulary, root / LEDGERS)
     rows = 0

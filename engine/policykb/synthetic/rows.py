@@ -3,8 +3,9 @@ the way the sample ledgers are (Chinese headers and kind names), with what real 
 countable rows: the same measure reported twice, rows of earlier years, measures outside the catalogue,
 measures marked not replicated, city media, market-based hiring without a state-owned enterprise.
 
-The rows are drawn from a generator seeded with the seed and the zone's number only, so a zone's ledger is
-the same whatever else is generated.
+The rows are drawn from a generator seeded with the seed and the zone's number, so a zone's ledger does not
+depend on the order in which zones are written or on how many processes write them; only the range of its
+comprehensive-evaluation rank grows with the number of zones ranked.
 """
 
 from __future__ import annotations
