@@ -6,6 +6,7 @@ Every error that reaches the command line is a PolicyKBError: it prints as
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 
 
@@ -169,6 +170,33 @@ class UnknownGraph(QueryError):
     """FROM / FROM NAMED (or the protocol's graph parameters) name a graph the knowledge base does not hold."""
 
     kind = "unknown-graph"
+
+
+class BusyError(PolicyKBError):
+    """Another policykb command holds the knowledge base and did not let go in time."""
+
+    kind = "busy"
+
+
+class StorageError(PolicyKBError):
+    """The disk refused a read or write: full, read-only, no permission. Nothing was changed."""
+
+    kind = "storage"
+
+    _WHY = {
+        errno.ENOSPC: ("the disk is full", "free some space on that disk and run the command again"),
+        errno.EDQUOT: ("the disk quota is used up", "free some space or ask for a larger quota, then run the command again"),
+        errno.EROFS: ("the folder is on a read-only file system", "work on a writable copy (--kb DIR)"),
+        errno.EACCES: ("permission denied", "ask for write permission on the folder, or work on a copy (--kb DIR)"),
+        errno.EPERM: ("permission denied", "ask for write permission on the folder, or work on a copy (--kb DIR)"),
+    }
+
+    @classmethod
+    def from_os(cls, exc: OSError, path, doing: str, *, changed: bool = False) -> "StorageError":
+        """An OSError in words people act on: what failed, where, and that nothing changed (unless `changed`)."""
+        why, hint = cls._WHY.get(exc.errno, (exc.strerror or str(exc), "check the disk and the folder, then run the command again"))
+        tail = "" if changed else "; nothing was changed"
+        return cls(f"cannot {doing}: {why}{tail}", location=Location(str(path)), hint=hint)
 
 
 class EngineError(PolicyKBError):

@@ -8,12 +8,20 @@ DIR/rules and DIR/queries are used when present, the bundled ones otherwise.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LayoutError
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # engine/policykb
+
+
+def _slug(root: Path) -> str:
+    """A folder name for a knowledge base kept outside it: its folder name and a digest of its path."""
+    digest = hashlib.sha256(str(root).encode("utf-8")).hexdigest()[:16]
+    return f"{root.name or 'kb'}-{digest}"
 
 
 def bundled_root() -> Path:
@@ -65,6 +73,19 @@ class Layout:
             return own if own.is_dir() else base / name
 
         return cls(root=root, kb=kb, ontology=pick("ontology"), rules=pick("rules"), queries=pick("queries"))
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the derived store, caches and the lock of this knowledge base live: ROOT/.policykb, or,
+        for the installed package's bundled knowledge base (which nobody may write to), a folder in the
+        user's cache. POLICYKB_STATE_DIR overrides both. Everything in it can be deleted at any time."""
+        override = os.environ.get("POLICYKB_STATE_DIR")
+        if override:
+            return Path(override).expanduser().resolve() / _slug(self.root)
+        if self.installed or not os.access(self.root, os.W_OK):
+            cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+            return cache / "policykb" / _slug(self.root)
+        return self.root / ".policykb"
 
     @property
     def installed(self) -> bool:

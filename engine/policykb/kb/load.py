@@ -143,6 +143,8 @@ def data_files(layout: Layout) -> list[tuple[str, Path]]:
         if path.name != SHAPES_FILE:
             found.append((layout.relative(path), path))
     for path in sorted(layout.kb.rglob("*.ttl")):
+        if any(part.startswith(".") for part in path.relative_to(layout.kb).parts):
+            continue  # hidden: the state folder, temporary files of a change being written
         found.append((layout.relative(path), path))
     return found
 
