@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from ..synthetic.generate import FIRST_YEAR, generate
+from ..synthetic.generate import FIRST_YEAR, MAX_JOBS, generate
 from .common import add_format_option, command, layout_of
 from .render import emit
 
@@ -24,8 +25,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the random choices (default: 1)")
     p.add_argument("--year", type=int, default=FIRST_YEAR, metavar="Y",
                    help=f"the evaluation year of the ledgers (default: {FIRST_YEAR})")
-    p.add_argument("--jobs", type=int, default=1, metavar="J",
-                   help="worker processes writing ledgers (default: 1); the output is the same for any number")
+    p.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, MAX_JOBS), metavar="J",
+                   help="worker processes writing ledgers (default: one per core); the output is the same for any number")
     add_format_option(p)
 
 
