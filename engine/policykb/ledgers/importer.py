@@ -81,17 +81,14 @@ def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: s
         for item in prepared:
             if item.result.graph_name not in kb.store.graph_names():
                 continue
-            earlier = {str(f) for f in kb.store.get(item.result.graph_name).objects(None, PKB.ledgerFile)}
+            earlier = {str(f) for f in kb.store.graph(item.result.graph_name).objects(None, PKB.ledgerFile)}
             if earlier and item.result.source not in earlier:
                 raise LedgerError(
                     f"{item.result.graph_name} already holds the evidence of another ledger of the same name "
                     f"({', '.join(sorted(earlier))})", location=Location(item.result.source),
                     hint="a ledger's file name is its id: rename this file, or give --replace to replace that evidence")
     _check(kb, prepared, vocabulary)
-    if write:
-        with kb.store.transaction():
-            for item in prepared:
-                kb.store.put(item.result.graph_name, item.graph)
+    if write:  # the store catches up with the files when the knowledge base is next opened
         for item in prepared:
             _write_atomically(evidence_text(item), item.result.target)
     return [p.result for p in prepared]
@@ -109,7 +106,7 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
     data = kb.store.union()
     for item in prepared:
         if item.result.graph_name in kb.store.graph_names():
-            data -= kb.store.get(item.result.graph_name)
+            data -= kb.store.graph(item.result.graph_name)
         data += item.graph
     rows: dict[str, tuple[str, int]] = {}
     for item in prepared:

@@ -21,15 +21,16 @@ import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from ..errors import EngineError
-from ..rules.expr import NEGATED, And, Compare, Field, Node, Not, Offset, Or
+from ..rules.expr import NEGATED, And, Compare, Field, Node, Not, Offset, Or, fields_of
 
 _MARK = "__policykb"  # carried by every fact; only the catch-all rule tests it
 _SEEN = "__seen"
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _counter = itertools.count(1)
+CHUNK = 2000  # distinct facts per state: far below the tens of thousands where the engine's id hash collides
 _lock = threading.Lock()
 
 
@@ -148,6 +149,8 @@ class Matcher:
             raise EngineError(f"durable-rules rejected the compiled ruleset: {exc}",
                               hint="simplify the condition; see rules/README.md for what conditions may say") from None
         self._json = json.dumps({k: v["all"] for k, v in definition.items()}, ensure_ascii=False, default=str)
+        # the fact keys any condition reads: facts equal in these match the same rules
+        self.reads = tuple(sorted({fact_key(f.path) for node in self.rules.values() for f in fields_of(node)}))
 
     def _action(self, key: str):
         def run(closure):
@@ -190,3 +193,27 @@ class Matcher:
             if key != _SEEN:
                 by_fact[fact].add(key)
         return Match({fact: frozenset(keys) for fact, keys in by_fact.items()})
+
+    def match_many(self, facts: Sequence[Mapping], label: str = "facts") -> list[frozenset[str]]:
+        """Which rules each fact satisfies, in order, matching each distinct combination of the fields the
+        conditions read once (a quarter of a million evidence rows hold about a thousand): the distinct
+        combinations are asserted in states of CHUNK facts and the answers copied back to every fact."""
+        reads = self.reads
+        distinct: dict[tuple, int] = {}
+        order = []
+        for fact in facts:
+            key = tuple(_hashable(fact.get(k)) for k in reads)
+            order.append(distinct.setdefault(key, len(distinct)))
+        combos = [{k: v for k, v in zip(reads, key) if v is not None} | {"id": f"c{n}"}
+                  for key, n in distinct.items()]
+        answers: list[frozenset[str]] = [frozenset()] * len(combos)
+        for start in range(0, len(combos), CHUNK):
+            chunk = combos[start:start + CHUNK]
+            found = self.match(f"{label}-{start // CHUNK}", chunk).by_fact
+            for fact in chunk:
+                answers[int(fact["id"][1:])] = found.get(fact["id"], frozenset())
+        return [answers[n] for n in order]
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
