@@ -95,9 +95,11 @@ def _generate(source: Layout, root: Path, zones: int, seed: int, year: int, jobs
     for name, folder in (("kb", source.kb), ("ontology", source.ontology), ("rules", source.rules),
                          ("queries", source.queries)):
         shutil.copytree(folder, root / name, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    world = plan(read_reference(load(Layout.at(root))), zones, seed, year)
+    # in-memory stores: the output holds the files people keep, and no store derived from them
+    with load(Layout.at(root), store="memory") as base:
+        world = plan(read_reference(base), zones, seed, year)
     write_world(world, root / "kb" / "sample")
-    kb = load(Layout.at(root))
+    kb = load(Layout.at(root), store="memory")
     vocabulary = Vocabulary(kb)
     for kind in ("zone", "measure"):  # the name indexes and measure facts are built once here, not once per worker
         vocabulary.index(kind)
@@ -120,6 +122,9 @@ def _generate(source: Layout, root: Path, zones: int, seed: int, year: int, jobs
                     progress(done, len(numbers))
     finally:
         _job = None
+        kb.close()
+        # what opening the staging folder derived (scan cache, lock) is keyed by a path that is about to go
+        shutil.rmtree(Layout.at(root).state_dir, ignore_errors=True)
     inside = sum(1 for z in world.zones if z.within or z.overlaps)
     return len(world.zones), inside, len(world.measures), len(world.zones), rows
 
