@@ -1,5 +1,4 @@
-"""`python -m policykb …` runs the command line, as the `policykb` script does (used by the benchmark
-to run commands under cProfile)."""
+"""`python -m policykb …` runs the command line, like the `policykb` script."""
 
 import sys
 

@@ -216,10 +216,26 @@ def evaluate(kb: KnowledgeBase, scheme: Scheme, year: int, *, reader: FactReader
 def match_facts(matcher: Matcher, facts: FactSet) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """Which conditions every evidence item and every zone meets, matched in durable-rules."""
     items = [item for zone in facts.zones for item in facts.items.get(zone.iri, ())]
-    found = matcher.match_many([item.fact() for item in items], "evidence")
+    found = matcher.match_keys(fact_keys(matcher, items), "evidence")
     zone_found = matcher.match_many([facts.zone_facts[zone.iri] for zone in facts.zones], "zones")
     return ({item.id: keys for item, keys in zip(items, found)},
             {zone.iri: keys for zone, keys in zip(facts.zones, zone_found)})
+
+
+_BASE = ("id", "kind", "zone", "year")
+
+
+def fact_keys(matcher: Matcher, items) -> list[tuple]:
+    """Each item's values of the fields the matcher's conditions read, in `matcher.reads` order."""
+    paths = [key.replace("__", ".") for key in matcher.reads]
+    base = [(n, p) for n, p in enumerate(paths) if p in _BASE]
+    keys = []
+    for item in items:
+        key = list(map(item.fields.get, paths))
+        for n, name in base:
+            key[n] = getattr(item, name)
+        keys.append(tuple(key))
+    return keys
 
 
 def score_zone(scheme: Scheme, year: int, zone: ZoneInfo, items, hits: Mapping[str, frozenset[str]],
@@ -235,11 +251,11 @@ def score_zone(scheme: Scheme, year: int, zone: ZoneInfo, items, hits: Mapping[s
     indicators = tuple(_score_indicator(ind, year, [i for kind in ind.evidence for i in by_kind.get(kind, ())],
                                         named.get(ind.code, ()), hits)
                        for ind in scheme.indicators)
-    subtotals = _subtotals(scheme, indicators)
+    totals_by_level = subtotals(scheme, indicators)
     total = sum((i.points for i in indicators if i.points is not None), Decimal(0))
     excluded = "exclusion" in zone_hits
     selfs = [i.self_score for i in indicators if i.self_score is not None]
-    return ZoneScore(zone, indicators, subtotals, total, eligible=not excluded,
+    return ZoneScore(zone, indicators, totals_by_level, total, eligible=not excluded,
                      exclusion=scheme.exclusion.name if excluded else None,
                      outcome=EXCLUDED if excluded else REWARD_NONE,
                      self_total=sum(selfs, Decimal(0)) if selfs else None)
@@ -352,7 +368,7 @@ def _ledger_order(item: EvidenceItem):
     return (item.ledger_file or "", item.ledger_row or 0, item.id)
 
 
-def _subtotals(scheme: Scheme, indicators: tuple[IndicatorScore, ...]) -> dict[str, Decimal]:
+def subtotals(scheme: Scheme, indicators: tuple[IndicatorScore, ...]) -> dict[str, Decimal]:
     parents = {lv.code: lv.parent for lv in scheme.levels}
     sums = {lv.code: Decimal(0) for lv in scheme.levels}
     for ind in indicators:
@@ -365,8 +381,10 @@ def _subtotals(scheme: Scheme, indicators: tuple[IndicatorScore, ...]) -> dict[s
 
 def competition_ranks(values: Mapping[str, Decimal], descending: bool = True) -> dict[str, int]:
     """Standard competition ranking (1, 2, 2, 4): equal values share a place, the next place is skipped."""
-    ordered = sorted(values.values(), reverse=descending)
-    return {key: ordered.index(value) + 1 for key, value in values.items()}
+    first: dict[Decimal, int] = {}
+    for place, value in enumerate(sorted(values.values(), reverse=descending), 1):
+        first.setdefault(value, place)
+    return {key: first[value] for key, value in values.items()}
 
 
 def rank_and_decide(scheme: Scheme, scored: list[ZoneScore], matcher: Matcher) -> list[ZoneScore]:

@@ -69,6 +69,7 @@ SELECT ?obs ?area ?year ?p ?v WHERE {
 _MEASURE_PROPERTY = "SELECT ?column ?property WHERE { ?column <https://w3id.org/policykb/def#measureProperty> ?property }"
 _TYPE, _ZONE, _YEAR = str(RDF.type), str(PKB.zone), str(PKB.year)
 _FILE, _ROW, _ITEM, _MEASURE = str(PKB.ledgerFile), str(PKB.ledgerRow), str(PKB.item), str(PKB.measure)
+EMPTY = frozenset()
 
 
 @dataclass(frozen=True)
@@ -170,39 +171,59 @@ class FactReader:
                               bool(r.sample and r.sample.toPython()), str(r.province) if r.province else None)
                      for r in rows)
 
-    def read(self, year: int, zones: tuple[ZoneInfo, ...] | None = None) -> FactSet:
+    def read(self, year: int, zones: tuple[ZoneInfo, ...] | None = None, graphs=None) -> FactSet:
+        """The facts of `zones` (default: every zone of the scheme) for a year: their evidence up to it, read
+        from every graph (or only from `graphs`, the graphs known to hold those zones' evidence)."""
         zones = zones if zones is not None else self.zones()
-        items = {z.iri: [] for z in zones}
+        items: dict[str, list[EvidenceItem]] = {z.iri: [] for z in zones}
         fields = self._fields()
         measures = self._measure_labels()
-        for graph, entries in self.kb.evidence_items().items():
-            for subject, props in entries:
-                zone = props.get(_ZONE)
-                if zone not in items:
+        for graph, entries in self.kb.evidence_items(graphs).items():
+            table = entries.props
+            try:
+                zone_at, year_at = table.index(_ZONE), table.index(_YEAR)
+            except ValueError:
+                continue
+            for subject, pairs in entries:
+                zone = year_of = None
+                for i in range(0, len(pairs), 2):
+                    if pairs[i] == zone_at and zone is None:
+                        zone = pairs[i + 1]
+                    elif pairs[i] == year_at and year_of is None:
+                        year_of = pairs[i + 1]
+                if zone not in items or year_of is None:
                     continue
-                kind = self._kind(props.get(_TYPE))
-                if kind is None or _YEAR not in props:
-                    continue
-                item_year = self._whole(subject, _one(props[_YEAR]), "pkb:year")
+                item_year = self._whole(subject, year_of, "pkb:year")
                 if item_year > year:
                     continue
+                props: dict[str, object] = {}
+                types = []
+                for i in range(0, len(pairs), 2):
+                    prop = table[pairs[i]]
+                    if prop == _TYPE:
+                        types.append(pairs[i + 1])
+                    elif prop not in props:
+                        props[prop] = pairs[i + 1]
+                kind = self._kind(types)
+                if kind is None:
+                    continue
                 values, claims = self._values(props, fields)
-                measure = _one(props.get(_MEASURE))
-                label = _one(props.get(_ITEM))
+                label = props.get(_ITEM)
+                measure = props.get(_MEASURE)
                 if label is None and measure is not None:
                     notation, name = measures.get(measure, (None, None))
                     label = " ".join(str(x) for x in (notation, name) if x) or None
-                row = _one(props.get(_ROW))
+                row = props.get(_ROW)
                 items[zone].append(EvidenceItem(subject, kind, zone, item_year, str(label) if label else _describe(values),
-                                                _one(props.get(_FILE)), int(row) if isinstance(row, int) else None,
+                                                props.get(_FILE), row if isinstance(row, int) else None,
                                                 values, claims, graph))
         for zone_items in items.values():
             zone_items.sort(key=lambda i: (i.ledger_file or "", i.ledger_row or 0, i.id))
         zone_facts = self._zone_facts(zones)
         return FactSet(zones, {z: tuple(v) for z, v in items.items()}, zone_facts)
 
-    def _kind(self, types) -> str | None:
-        for cls in types if isinstance(types, list) else (types,):
+    def _kind(self, types: list) -> str | None:
+        for cls in types:
             kind = self._kinds.get(cls)
             if kind is not None:
                 return kind
@@ -244,11 +265,11 @@ class FactReader:
             if raw is None:
                 continue
             if linked is None:
-                values[path] = self.value(_one(raw), prop)
+                values[path] = self.value(raw, prop)
                 continue
-            value = linked.get(_one(raw))
+            value = linked.get(raw)
             if value is None and claim is not None and props.get(claim) is not None:
-                value = self.value(_one(props[claim]), claim)
+                value = self.value(props[claim], claim)
                 claims.add(path)
             if value is not None:
                 values[path] = value
@@ -290,11 +311,6 @@ class FactReader:
             if prop is not None and prop in names:
                 figures[names[prop]] = Decimal(str(value))
         return found
-
-
-def _one(value):
-    """One value of a property that may have several (the first, in the index's order)."""
-    return value[0] if isinstance(value, list) else value
 
 
 def observations_for(all_obs: Mapping[tuple[str, int], Mapping[str, Decimal]], zone: ZoneInfo, year: int,
