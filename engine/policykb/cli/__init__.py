@@ -7,12 +7,13 @@ import sys
 
 from .. import __version__
 from ..errors import PolicyKBError
-from . import docscmds, documentcmds, graphcmds, kbcmds, ledgercmds, publishcmds, querycmds, reportcmds, scorecmds, servecmds
+from . import (docscmds, documentcmds, gencmds, graphcmds, kbcmds, ledgercmds, publishcmds, querycmds, reportcmds,
+               scorecmds, servecmds)
 from .render import full_width
 
 # Each command module registers its sub-commands on the parser; order is the order of --help.
 COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, publishcmds, querycmds, graphcmds, reportcmds, documentcmds,
-                   docscmds, servecmds]
+                   docscmds, servecmds, gencmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -90,7 +90,7 @@ def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: s
     _check(kb, prepared, vocabulary)
     if write:  # the store catches up with the files when the knowledge base is next opened
         for item in prepared:
-            _write_atomically(item.graph, item.result.target, header=_header(item.result.source))
+            _write_atomically(evidence_text(item), item.result.target)
     return [p.result for p in prepared]
 
 
@@ -141,14 +141,16 @@ def _column_for(path: str | None, vocabulary: Vocabulary) -> str | None:
     return None
 
 
-def _header(source: str) -> str:
-    return (f"# Evidence imported by `policykb import` from the ledger {source}.\n"
-            f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n")
+def evidence_text(item: Prepared) -> str:
+    """The Turtle an import writes for a ledger: a header naming the ledger, then its evidence.
+    `policykb generate` writes its evidence files with this too, so they are what an import would write."""
+    return (f"# Evidence imported by `policykb import` from the ledger {item.result.source}.\n"
+            f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n"
+            + item.graph.serialize(format="turtle"))
 
 
-def _write_atomically(graph: Graph, target: Path, header: str) -> None:
+def _write_atomically(text: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = header + graph.serialize(format="turtle")
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
