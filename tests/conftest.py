@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from policykb.cli import main
+from policykb.kb.generations import Generations
 from policykb.kb.layout import Layout, bundled_root
 from policykb.kb.load import load
 
@@ -28,14 +29,28 @@ def kb():
 
 
 @pytest.fixture
-def kb_dir(tmp_path) -> Path:
-    """A writable copy of the bundled layout (kb/, ontology/, rules/, queries/) for tests that change it."""
+def kb_dir(tmp_path, kb) -> Path:
+    """A writable copy of the bundled layout (kb/, ontology/, rules/, queries/) for tests that change it,
+    with a copy of the bundled knowledge base's derived store, so that a test's first command brings it
+    in step with its files instead of building it from nothing (tests/test_store.py builds from nothing)."""
     root = bundled_root()
     target = tmp_path / "project"
     for name in ("kb", "ontology", "rules", "queries"):
         if (root / name).is_dir():
             shutil.copytree(root / name, target / name)
+    _copy_state(kb.layout.state_dir, Layout.at(target).state_dir)
     return target
+
+
+def _copy_state(source: Path, target: Path) -> None:
+    """The current store generation and the evidence index of a state folder (not its lock or scores)."""
+    current = Generations(source / "oxigraph").current()
+    if current is None:
+        return
+    shutil.copytree(current, target / "oxigraph" / current.name, ignore=shutil.ignore_patterns("LOCK"))
+    (target / "oxigraph" / "CURRENT").write_text(current.name + "\n", encoding="utf-8")
+    if (source / "evidence").is_dir():
+        shutil.copytree(source / "evidence", target / "evidence")
 
 
 @dataclass
