@@ -105,9 +105,9 @@ class KnowledgeBase:
         match = pattern.search(text)
         return text.count("\n", 0, match.start()) + 1 if match else None
 
-    def evidence_items(self) -> dict[str, list]:
-        """Graph name → the evidence items of that graph (kb.evidence)."""
-        return self.evidence.items(self.store, self.store.manifest())
+    def evidence_items(self, graphs=None) -> dict[str, list]:
+        """Graph name → the evidence items of that graph (kb.evidence), of every graph or of `graphs`."""
+        return self.evidence.items(self.store, self.store.manifest(), graphs)
 
     def close(self) -> None:
         """Let go of the store (and the generation this knowledge base reads)."""
@@ -206,18 +206,22 @@ def _open_disk(layout: Layout, scan: sync.Scan, lock: KBLock, progress, verify: 
             if not todo:
                 continue  # another command did it while we waited for the lock
         target = generations.begin()
+        writer = None
         try:
             writer = OxigraphStore(target)
             fresh = not writer.manifest()
             todo = sync.plan(scan.sources, writer.manifest(), writer.graph_names())
 
-            def indexed(source: sync.Source) -> None:  # the evidence index is compiled once, here
+            def indexed(source: sync.Source, quads) -> None:  # the evidence index is compiled once, here
                 if not index.has(source.digest):
-                    index.write(source.digest, items_of(writer.quads(source.name)))
+                    index.write(source.digest, items_of(quads if quads is not None else writer.quads(source.name)))
 
             sync.apply(writer, todo, fresh=fresh, progress=progress, on_loaded=indexed)
+            index.flush()
             writer.close()
         except BaseException:
+            if writer is not None:
+                writer.close()  # RocksDB keeps the folder locked while the store object lives
             generations.discard(target)
             raise
         generations.publish(target)

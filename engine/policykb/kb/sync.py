@@ -144,33 +144,48 @@ def plan(sources: Iterable[Source], manifest: dict[str, GraphInfo], names: Itera
 
 
 def apply(store: Store, todo: Plan, *, fresh: bool, progress: Callable[[Iterable], Iterable] | None = None,
-          on_loaded: Callable[[Source], None] | None = None) -> None:
+          on_loaded: Callable[[Source, list | None], None] | None = None) -> None:
     """Load and drop graphs as planned. Every file that does not parse is reported (all of them, with line
-    and column) and gets no graph, so the next command tries it again; the others are loaded."""
+    and column) and gets no graph, so the next command tries it again; the others are loaded. A fresh store
+    is filled in bulk; an existing one a file at a time, each in a transaction. `on_loaded(source, quads)`
+    sees each loaded file, with its parsed quads where they were at hand."""
     for name in todo.drop:
         store.remove(name)
     errors = ErrorList()
-    items = progress(todo.load) if progress else todo.load
-    for source in items:
-        try:
-            data = source.path.read_bytes()
-        except OSError as exc:
-            raise StorageError.from_os(exc, source.name, "read the knowledge base's files") from None
-        try:
-            store.load_source(source.name, data, source.digest, base=source.path.resolve().as_uri(), bulk=fresh)
-        except SyntaxError as exc:
-            store.remove(source.name)
-            errors.add(turtle_error(exc, source.name, data))
-            continue
-        except UnicodeDecodeError as exc:
-            store.remove(source.name)
-            errors.add(TurtleSyntaxError(f"the file is not UTF-8 text (byte {exc.start})", location=Location(
-                source.name, data[: exc.start].count(b"\n") + 1), hint="save the file as UTF-8; Turtle files must be UTF-8"))
-            continue
-        if on_loaded is not None:
-            on_loaded(source)
+    items = list(progress(todo.load) if progress else todo.load)
+    by_name = {s.name: s for s in items}
+
+    def failed(name: str, data: bytes, exc: Exception) -> None:
+        store.remove(name)
+        errors.add(_load_error(exc, name, data))
+
+    if fresh and hasattr(store, "bulk_load_sources"):
+        store.bulk_load_sources(((s.name, s.path, s.digest, s.path.resolve().as_uri()) for s in items),
+                                on_loaded=(lambda name, quads: on_loaded(by_name[name], quads)) if on_loaded else None,
+                                on_error=failed)
+    else:
+        for source in items:
+            try:
+                data = source.path.read_bytes()
+            except OSError as exc:
+                raise StorageError.from_os(exc, source.name, "read the knowledge base's files") from None
+            try:
+                store.load_source(source.name, data, source.digest, base=source.path.resolve().as_uri())
+            except (SyntaxError, UnicodeDecodeError) as exc:
+                failed(source.name, data, exc)
+                continue
+            if on_loaded is not None:
+                on_loaded(source, None)
     if errors:
         raise errors.errors[0] if len(errors.errors) == 1 else TurtleSyntaxErrors(errors.errors)
+
+
+def _load_error(exc: Exception, name: str, data: bytes) -> TurtleSyntaxError:
+    if isinstance(exc, UnicodeDecodeError):
+        return TurtleSyntaxError(f"the file is not UTF-8 text (byte {exc.start})",
+                                 location=Location(name, data[: exc.start].count(b"\n") + 1),
+                                 hint="save the file as UTF-8; Turtle files must be UTF-8")
+    return turtle_error(exc, name, data)
 
 
 def turtle_error(exc: SyntaxError, name: str, data: bytes) -> TurtleSyntaxError:
