@@ -179,7 +179,7 @@ class Server:
         quiet = service.settings.quiet
         config = uvicorn.Config(build_app(service, _allowed_hosts(host, self.port)), lifespan="off",
                                 log_level="warning" if quiet else "info", access_log=not quiet, server_header=False,
-                                timeout_keep_alive=15, limit_concurrency=256,
+                                timeout_keep_alive=15, limit_concurrency=256, timeout_graceful_shutdown=2,
                                 h11_max_incomplete_event_size=64 * 1024)
         self._uvicorn = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
