@@ -771,3 +771,22 @@ def test_the_page_in_a_browser_runs_a_typed_query(server, browser_page, tmp_path
     if os.environ.get("POLICYKB_SCREENSHOT"):  # regenerate docs/endpoint-page.png (README: browser tests)
         shutil.copy(shot, os.environ["POLICYKB_SCREENSHOT"])
     assert page.problems == []
+
+
+def test_the_page_without_javascript_is_a_form_that_works(server, browser_page):
+    context = browser_page.context.browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        assert page.locator(".CodeMirror").count() == 0  # no editor: the plain text area
+        page.fill("textarea#query", "SELECT ?zone WHERE { ?zone pkb:withinFTZArea ?area ; pkb:sampleData true } ORDER BY ?zone")
+        page.click("#run")
+        page.wait_for_selector("table.results")
+        cells = page.locator("table.results tbody td").all_inner_texts()
+        assert cells == ["sample:zone-fz-a 样例·福州甲开发区", "sample:zone-pt-host 样例·平潭主园区"]
+        page.click("text=sample:zone-pt-host")  # the IRI leads to the resource's page
+        page.wait_for_selector("#incoming")
+        assert page.locator("h1").inner_text() == "样例·平潭主园区"
+        assert "sample:zone-pt-a" in page.locator("#incoming").inner_text()  # 样例·平潭甲开发区 pkb:partOfZone it
+    finally:
+        context.close()

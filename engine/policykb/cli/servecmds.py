@@ -57,7 +57,7 @@ def cmd_serve(args) -> int:
     settings = Settings(timeout=args.timeout or None, max_rows=max(1, args.max_rows), workers=max(1, args.workers),
                         queue_wait=args.queue_wait, query_memory=args.query_memory or None,
                         allow_service=args.allow_service, quiet=args.quiet)
-    server = make_server(kb, args.host, args.port, settings)
+    server = make_server(kb, args.host, args.port, settings, own=True)
     if args.host not in LOOPBACK:
         print(f"policykb: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
     if args.allow_service:

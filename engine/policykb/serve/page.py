@@ -28,6 +28,9 @@ GRAPH_DOWNLOADS = (("turtle", "Turtle"), ("json-ld", "JSON-LD"), ("nt", "N-Tripl
 LIBRARY_DOWNLOADS = (("csv", "CSV"), ("json", "JSON"), ("turtle", "Turtle"))
 _EXAMPLE = re.compile(r"e\.g\.\s+([^\s,;)]+)")
 EXAMPLE_QUERY = """# An example: the pilot zones of one city with their names (Ctrl-Enter runs it)
+PREFIX pkb:   <https://w3id.org/policykb/def#>
+PREFIX place: <https://w3id.org/policykb/place/>
+PREFIX skos:  <http://www.w3.org/2004/02/skos/core#>
 SELECT ?zone ?name WHERE {
   ?zone a pkb:InnovationPromotionPilotZone ; pkb:inCity place:xiamen ; skos:prefLabel ?name .
   FILTER (lang(?name) = "zh")

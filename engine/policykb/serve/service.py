@@ -66,7 +66,8 @@ class ExtraPage:
 class SparqlService:
     """The endpoint's state: the knowledge base it serves (following its files), the library and the workers."""
 
-    def __init__(self, kb: KnowledgeBase, settings: Settings | None = None, pages: Sequence[ExtraPage] = ()):
+    def __init__(self, kb: KnowledgeBase, settings: Settings | None = None, pages: Sequence[ExtraPage] = (), *,
+                 own: bool = False):
         self.kb = kb
         self.settings = settings or Settings()
         self.pages = tuple(pages)
@@ -77,7 +78,9 @@ class SparqlService:
                          size=self.settings.workers, timeout=self.settings.timeout,
                          queue_wait=self.settings.queue_wait, query_memory=self.settings.query_memory, log=self.log)
         self.switches = 0  # how often the server moved to new data
-        self._owned: KnowledgeBase | None = None  # a knowledge base this service opened (and so closes)
+        # a knowledge base this service may close: one it opened, or the one it was given to own (its pin
+        # would otherwise keep an old generation of the store on disk for as long as the server runs)
+        self._owned: KnowledgeBase | None = kb if own else None
         self._refused: tuple | None = None  # the files of the last change that did not load
         self._watcher: asyncio.Task | None = None
 
@@ -239,9 +242,10 @@ class Server:
 
 
 def make_server(kb: KnowledgeBase, host: str = "127.0.0.1", port: int = 7878, settings: Settings | None = None,
-                pages: Sequence[ExtraPage] = ()) -> Server:
-    """A server ready to serve_forever() or start(); port 0 picks a free port (see .url)."""
-    return Server(SparqlService(kb, settings, pages), host, port)
+                pages: Sequence[ExtraPage] = (), *, own: bool = False) -> Server:
+    """A server ready to serve_forever() or start(); port 0 picks a free port (see .url). With `own`, the server
+    closes `kb` once it has moved to newer data (or stops)."""
+    return Server(SparqlService(kb, settings, pages, own=own), host, port)
 
 
 def _allowed_hosts(host: str, port: int) -> set[str] | None:
