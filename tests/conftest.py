@@ -47,8 +47,10 @@ class Run:
 
 
 @pytest.fixture
-def cli(capsys):
-    """Run `policykb ARGS…` in-process; returns exit code, stdout and stderr."""
+def cli(capsys, monkeypatch):
+    """Run `policykb ARGS…` in-process; returns exit code, stdout and stderr. Tables are printed at full
+    width whatever the COLUMNS of the shell that runs the tests (a test may set it)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
 
     def run(*args: str) -> Run:
         code = main([str(a) for a in args])

@@ -45,9 +45,9 @@ POLICYKB = [sys.executable, "-c", "import sys; from policykb.cli import main; sy
 
 
 @contextmanager
-def _serving(kb, **settings):
+def _serving(kb, pages=(), **settings):
     """A server on a free loopback port, in a thread, for the length of the block."""
-    server = make_server(kb, "127.0.0.1", 0, Settings(quiet=True, **settings)).start()
+    server = make_server(kb, "127.0.0.1", 0, Settings(quiet=True, **settings), pages).start()
     try:
         yield server
     finally:
@@ -605,7 +605,7 @@ def test_query_page_lists_the_library_with_a_form_per_query(server, kb):
     assert re.findall(r'<form method="get" action="/query/([\w-]+)"', html) == names
     form = re.search(r'action="/query/zone-replications-in-year".*?</form>', html, re.S).group(0)
     assert re.findall(r'<input name="(\w+)"', form) == ["zone", "year"]
-    assert 'placeholder="sample:zone-fz-b"' in form and "required" in form
+    assert 'placeholder="fz-b"' in form and "required" in form
 
 
 def test_query_page_shows_a_table_with_labels_beside_iris(server):
@@ -790,3 +790,15 @@ def test_the_page_without_javascript_is_a_form_that_works(server, browser_page):
         assert "sample:zone-pt-a" in page.locator("#incoming").inner_text()  # 样例·平潭甲开发区 pkb:partOfZone it
     finally:
         context.close()
+
+
+def test_the_vocabulary_page_is_mounted_beside_the_endpoint(kb):
+    from policykb.cli.servecmds import PAGES
+
+    with _serving(kb, timeout=60, workers=1, pages=PAGES) as running:
+        status, headers, body = _get(running.url + "vocabulary", {})
+    html = body.decode("utf-8")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in headers["Content-Security-Policy"] and "<script" not in html
+    classes = {curie for curie in re.findall(r'<section class="term" id="[^"]*">\s*<h3>([^<]+)</h3>', html)}
+    assert {"pkb:Zone", "pkb:Measure", "pkb:inCity"} <= classes

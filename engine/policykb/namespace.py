@@ -7,7 +7,7 @@ that every PKB term used in the engine is defined there.
 import re
 
 from rdflib import Namespace, URIRef
-from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SDO, SH, SKOS, XSD
 
 from .errors import QueryError
 
@@ -57,6 +57,7 @@ PREFIXES = {
     "owl": OWL,
     "rdf": RDF,
     "rdfs": RDFS,
+    "schema": SDO,  # schema:domainIncludes / schema:rangeIncludes, where a property links several classes
     "sh": SH,
     "xsd": XSD,
 }

@@ -1,4 +1,4 @@
-"""Options and helpers shared by the sub-commands: --kb, --format, loading with progress."""
+"""Options and helpers shared by the sub-commands: --kb, --format and --wide, loading with progress."""
 
 from __future__ import annotations
 
@@ -18,8 +18,17 @@ def add_kb_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_format_option(parser: argparse.ArgumentParser, choices=FORMATS, default="table") -> None:
-    parser.add_argument("--format", choices=choices, default=default,
-                        help=f"output format (default: {default})")
+    """--format, and with the row formats --wide: tables fit the terminal unless --wide is given."""
+    if choices is FORMATS:
+        parser.add_argument("--format", choices=choices, default=default,
+                            help=f"output format (default: {default}): an aligned table, CSV, TSV (tab-separated, "
+                                 "for spreadsheets), md (a Markdown table, for papers) or JSON")
+        parser.add_argument("--wide", action="store_true",
+                            help="print the table at full width; by default it wraps long cells to fit the "
+                                 "terminal (or COLUMNS characters when that variable is set)")
+    else:
+        parser.add_argument("--format", choices=choices, default=default,
+                            help=f"output format (default: {default})")
 
 
 def command(sub, name: str, handler, help: str, description: str | None = None) -> argparse.ArgumentParser:

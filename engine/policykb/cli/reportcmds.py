@@ -22,7 +22,7 @@ from ..rules.duties import load_duties, scheme_file
 from ..scoring.duties import DONE, DUE, LATE, OVERDUE, duty_status
 from ..scoring.schemes import vocabulary_of
 from .common import add_format_option, command, load_kb
-from .render import emit
+from .render import FOR_PEOPLE, emit
 
 _ZONE_HELP = "the zone: prefixed name (sample:zone-zj-c), IRI, local name, code (zj-c) or Chinese label"
 _SEPARATOR = "、"  # the query joins zone and measure names with it
@@ -69,7 +69,7 @@ def _zone(kb: KnowledgeBase, text: str) -> URIRef:
 
 
 def _note(text: str, fmt: str) -> None:
-    if fmt == "table":
+    if fmt in FOR_PEOPLE:
         print(text, file=sys.stderr)
 
 

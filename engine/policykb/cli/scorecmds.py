@@ -14,7 +14,7 @@ from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
 from ..scoring.ruletests import run_cases, test_file_for
 from ..scoring.schemes import knows, read_scheme, scheme_of
 from .common import add_format_option, command, load_kb, progress
-from .render import dumps, emit, format_decimal
+from .render import FOR_PEOPLE, dumps, emit, format_decimal
 
 
 def register(sub) -> None:
@@ -96,10 +96,10 @@ def cmd_score(args) -> int:
         flat.append(line)
     levels = [lv.code for lv in result.scheme.levels if not lv.parent]
     columns = ["zone", "label"] + codes + levels + ["total", "rank", "outcome"]
-    if args.format == "csv":
+    if args.format in ("csv", "tsv"):
         columns += ["eligible", "sample"]
     emit(flat, columns, args.format)
-    if args.format == "table" and any(r["sample"] for r in rows):
+    if args.format in FOR_PEOPLE and any(r["sample"] for r in rows):
         print("sample data: these zones and their evidence are invented to exercise the rules", file=sys.stderr)
     return 0
 

@@ -6,8 +6,22 @@ import argparse
 import os
 import sys
 
-from ..serve.service import LOOPBACK, Settings, make_server
+from typing import Mapping
+
+from ..kb.glossary import vocabulary
+from ..kb.load import KnowledgeBase
+from ..report.vocabulary import page_html
+from ..serve.service import LOOPBACK, ExtraPage, Settings, make_server
 from .common import command, load_kb
+
+
+def vocabulary_page(kb: KnowledgeBase, params: Mapping[str, str]) -> str:
+    """/vocabulary: every class and property of the ontology (the page `policykb docs vocabulary` writes)."""
+    return page_html(vocabulary(kb))
+
+
+# the pages mounted beside the endpoint (each runs in a worker, under the time limit)
+PAGES = (ExtraPage("/vocabulary", vocabulary_page, "vocabulary"),)
 
 
 def _positive(kind):
@@ -28,7 +42,7 @@ def register(sub) -> None:
                 "results as JSON, XML, CSV, TSV or Turtle, graphs as Turtle, JSON-LD, N-Triples or RDF/XML; GET "
                 "without a query gives the service description) and a query page at / with an editor, labels, a "
                 "page per resource (/resource?iri=…) and every library query to run or download "
-                "(/query/NAME?PARAM=…&format=csv). Relative IRIs in queries resolve against "
+                "(/query/NAME?PARAM=…&format=csv), and the vocabulary at /vocabulary. Relative IRIs in queries resolve against "
                 "https://w3id.org/policykb/. Queries run in worker processes, stopped at --timeout. It is "
                 "read-only: updates are refused; SERVICE calls to other endpoints are refused unless --allow-service "
                 "is given. It follows the files: when they change (an import in another terminal), new queries "
@@ -57,7 +71,7 @@ def cmd_serve(args) -> int:
     settings = Settings(timeout=args.timeout or None, max_rows=max(1, args.max_rows), workers=max(1, args.workers),
                         queue_wait=args.queue_wait, query_memory=args.query_memory or None,
                         allow_service=args.allow_service, quiet=args.quiet)
-    server = make_server(kb, args.host, args.port, settings, own=True)
+    server = make_server(kb, args.host, args.port, settings, PAGES, own=True)
     if args.host not in LOOPBACK:
         print(f"policykb: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
     if args.allow_service:

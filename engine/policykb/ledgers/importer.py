@@ -100,14 +100,10 @@ def import_ledger(kb: KnowledgeBase, path: Path, **options) -> ImportResult:
 
 
 def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) -> None:
-    """Run the SHACL shapes on the knowledge base as it would be; report the new evidence's violations by row."""
-    from ..kb.validate import validate as run_shapes
+    """Check the new evidence as the knowledge base would hold it (kb.validate.validate_change: its shapes,
+    and the integrity checks over it and the other evidence of its zones); report its violations by row."""
+    from ..kb.validate import validate_change
 
-    data = kb.store.union()
-    for item in prepared:
-        if item.result.graph_name in kb.store.graph_names():
-            data -= kb.store.graph(item.result.graph_name)
-        data += item.graph
     rows: dict[str, tuple[str, int]] = {}
     for item in prepared:
         for subject, row in item.graph.subject_objects(PKB.ledgerRow):
@@ -115,8 +111,8 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
     mine = set(rows)
     for item in prepared:
         mine |= {str(o) for o in item.graph.objects() if isinstance(o, URIRef)}
-    problems = [v for v in run_shapes(kb, data=data) if v.severity == "Violation" and v.focus
-                and _expand(v.focus) in mine]
+    problems = [v for v in validate_change(kb, {item.result.graph_name: item.graph for item in prepared})
+                if v.severity == "Violation" and v.focus and _expand(v.focus) in mine]
     if problems:
         first = problems[0]
         source, row = rows.get(_expand(first.focus), (prepared[0].result.source, None))

@@ -43,6 +43,8 @@ ALLOW = "GET, HEAD, POST, OPTIONS"
 PAGE_ALLOW = "GET, HEAD, POST"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# extra pages (report pages, the vocabulary) may carry their own <style>; scripts stay forbidden
+PAGE_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 _FORMAT_IRIS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
                 "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "json-ld": "JSON-LD", "nt": "N-Triples",
                 "rdf+xml": "RDF_XML"}
@@ -149,7 +151,10 @@ def build_app(service: "SparqlService", hosts: set[str] | None) -> Starlette:
             params = url_params(request)
             if isinstance(params, Reply):
                 return respond(params)
-            return await run(ExtraPageJob(render, tuple(params)), request)
+            response = await run(ExtraPageJob(render, tuple(params)), request)
+            if response.headers.get("content-type", "").startswith("text/html"):
+                response.headers["Content-Security-Policy"] = PAGE_CSP
+            return response
         return handler
 
     async def not_found(request: Request, exc) -> Response:

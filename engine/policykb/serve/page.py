@@ -49,7 +49,8 @@ def document(title: str, body: str, *, editor: bool = False) -> bytes:
         head.append("<script src=\"/static/policykb.js\" defer></script>")
     head.append("<link rel=\"stylesheet\" href=\"/static/policykb.css\">")
     nav = ("<header><a class=\"home\" href=\"/\">policykb SPARQL</a><nav><a href=\"/\">query</a> "
-           "<a href=\"/#library\">library</a> <a href=\"/sparql\">service description</a></nav></header>")
+           "<a href=\"/#library\">library</a> <a href=\"/vocabulary\">vocabulary</a> "
+           "<a href=\"/sparql\">service description</a></nav></header>")
     return ("".join(head) + "</head><body>" + nav + "<main>" + body + "</main></body></html>").encode("utf-8")
 
 
