@@ -76,13 +76,18 @@ def convert(ledger: Ledger, vocabulary: Vocabulary, *, ledger_name: str, default
     bind_prefixes(graph)
     missing = [c for c in REQUIRED if c not in ledger.columns and c not in defaults]
     if missing:
-        return Converted(graph, tuple(_missing_column(ledger, vocabulary, name) for name in missing), {})
+        # an unknown header is most likely the missing column misspelt: its message says so already
+        said = () if ledger.unknown_headers else tuple(_missing_column(ledger, vocabulary, name) for name in missing)
+        return Converted(graph, said, {})
+    unreadable = {p.location.line for p in ledger.problems if p.location}  # reported by the reader already
     this_year = this_year or date.today().year
     lid = ledger_id(Path(ledger_name))
     errors: list[LedgerError] = []
     rows: dict[URIRef, int] = {}
     sample = []
     for row in ledger.rows:
+        if row.number in unreadable:
+            continue
         cells = {**defaults, **row.cells}
         row_errors: list[LedgerError] = []
         for required in REQUIRED:

@@ -19,5 +19,5 @@ HEADER_SEARCH_ROWS = 10  # rows searched for the header row (title rows above it
 
 
 def size(count: int) -> str:
-    """A byte count as people read it: 20 MB, 100 MB."""
-    return f"{count / (1024 * 1024):g} MB"
+    """A byte count as people read it: 20 MB, 1,023 MB."""
+    return f"{count / (1024 * 1024):,.0f} MB"

@@ -61,6 +61,7 @@ class Ledger:
     encoding: str | None = None
     notes: tuple[str, ...] = ()
     problems: tuple[LedgerError, ...] = ()
+    unknown_headers: tuple[str, ...] = ()  # headers of the header row that name no column
 
     def header(self, column: str, vocabulary: Vocabulary | None = None) -> str:
         """The header the office typed for a column; for a column the ledger lacks, the template's header."""
@@ -318,6 +319,7 @@ def _table(path: Path, shown: str, vocabulary: Vocabulary, grid, sheet: str | No
     header_row, header_cells = grid[header_index]
     columns: dict[int, str] = {}
     headers, letters = {}, {}
+    unknown: list[str] = []
     for index, title in sorted(header_cells.items()):
         if not isinstance(title, str):
             problems.append(draft.problem(header_row, None, "a header cell holds a formula or an error value",
@@ -328,8 +330,10 @@ def _table(path: Path, shown: str, vocabulary: Vocabulary, grid, sheet: str | No
         if column is None and key in RUNNING_NUMBER:
             continue
         if column is None:
+            unknown.append(title.strip())
             problems.append(draft.problem(header_row, None, f"unknown column {title.strip()!r}",
-                                          _unknown_header_hint(key, lookup, vocabulary, encoding), letter=_letter(index)))
+                                          _unknown_header_hint(key, lookup, encoding, first=len(unknown) == 1),
+                                          letter=_letter(index)))
             continue
         if column.name in headers:
             problems.append(draft.problem(header_row, None, f"column {title.strip()!r} appears twice "
@@ -368,7 +372,7 @@ def _table(path: Path, shown: str, vocabulary: Vocabulary, grid, sheet: str | No
         if row_cells:
             rows.append(LedgerRow(number, row_cells))
     return Ledger(path, shown, tuple(columns.values()), tuple(rows), headers, letters, sheet, encoding,
-                  tuple(notes), tuple(problems))
+                  tuple(notes), tuple(problems), tuple(unknown))
 
 
 def _one_cell(ledger: Ledger, number: int, name: str, value, problems: list) -> str | None:
@@ -418,13 +422,13 @@ def _is_note(text: str) -> bool:
     return bool(_NOTE.match(text.strip()))
 
 
-def _unknown_header_hint(key: str, lookup: dict[str, Column], vocabulary: Vocabulary, encoding: str | None) -> str:
+def _unknown_header_hint(key: str, lookup: dict[str, Column], encoding: str | None, *, first: bool) -> str:
+    """Did you mean …: the known headers most like it (类别 → 类型), then, once per ledger, where the columns are listed."""
     scored = []
     for known, column in lookup.items():
         ratio = difflib.SequenceMatcher(None, key, known).ratio()
         if ratio >= 0.5:
-            prefix = len(_common_prefix(key, known))
-            scored.append((ratio, prefix, known, column))
+            scored.append((ratio, len(_common_prefix(key, known)), known, column))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
     seen, close = set(), []
     for _ratio, _prefix, _known, column in scored:
@@ -433,12 +437,13 @@ def _unknown_header_hint(key: str, lookup: dict[str, Column], vocabulary: Vocabu
             close.append(f"{column.header} ({column.name})")
         if len(close) == 2:
             break
-    hint = f"did you mean {' or '.join(close)}? " if close else ""
-    hint += ("the columns and the headers they accept are listed in kb/ledgers/README.md (开发区, 年度, 类型, 举措, "
-             "金额（元）, …); a column kept only for the office's own use must go (or become the one 备注 column)")
-    if encoding == "big5":
-        hint += ("; the file was read as Big5 (traditional Chinese), but headers and names are written in simplified "
-                 "Chinese (开发区, 类型): save the file as CSV UTF-8 with those headers")
+    hint = f"did you mean {' or '.join(close)}?" if close else "no known column is like it."
+    if first:
+        hint += (" The columns and the headers they accept are listed in kb/ledgers/README.md (开发区, 年度, 类型, 举措, "
+                 "金额（元）, …); a column kept only for the office's own use must go, or become the one 备注 column")
+        if encoding == "big5":
+            hint += ("; the file was read as Big5 (traditional Chinese), but headers and names are written in "
+                     "simplified Chinese (开发区, 类型): save the file as CSV UTF-8 with those headers")
     return hint
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import RDF
 
 from ..errors import LedgerError, Violation
@@ -66,7 +66,7 @@ def _what_changed(kb: KnowledgeBase, ledger: URIRef, stored: str) -> str:
     before: dict[int, set] = {}
     for row in kb.query(_ITEMS, {"ledger": ledger}):
         if URIRef(str(row.p)) not in _BOOKKEEPING:
-            before.setdefault(int(row.row.toPython()), set()).add((URIRef(str(row.p)), row.o))
+            before.setdefault(int(row.row.toPython()), set()).add((URIRef(str(row.p)), _value(row.o)))
     vocabulary = Vocabulary(kb)
     try:
         ledger_now = read(kb.layout.root / stored, vocabulary, stored)
@@ -75,7 +75,7 @@ def _what_changed(kb: KnowledgeBase, ledger: URIRef, stored: str) -> str:
     converted = convert(ledger_now, vocabulary, ledger_name=stored, defaults=_defaults(kb, ledger))
     after: dict[int, set] = {}
     for item, number in converted.rows.items():
-        after[number] = {(p, o) for p, o in converted.graph.predicate_objects(item) if p not in _BOOKKEEPING}
+        after[number] = {(p, _value(o)) for p, o in converted.graph.predicate_objects(item) if p not in _BOOKKEEPING}
     broken = {e.location.line for e in (*ledger_now.problems, *converted.errors) if e.location and e.location.line}
     differ = sorted(n for n in set(before) & set(after) if before[n] != after[n])
     parts = []
@@ -86,6 +86,11 @@ def _what_changed(kb: KnowledgeBase, ledger: URIRef, stored: str) -> str:
             shown = ", ".join(map(str, rows[:_SHOWN_ROWS])) + (f" and {len(rows) - _SHOWN_ROWS} more" if len(rows) > _SHOWN_ROWS else "")
             parts.append(f"row{'s' if len(rows) > 1 else ''} {shown} {words if len(rows) > 1 else _singular(words)}")
     return "; ".join(parts) or "the same rows in other bytes: saved again or reformatted"
+
+
+def _value(term):
+    """A term compared by value: the decimal 1500000 read back from Turtle as 1500000.0 is the same amount."""
+    return (term.datatype, term.toPython()) if isinstance(term, Literal) else term
 
 
 def _singular(words: str) -> str:
