@@ -431,10 +431,10 @@ def _unknown_header_hint(key: str, lookup: dict[str, Column], encoding: str | No
             scored.append((ratio, len(_common_prefix(key, known)), known, column))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
     seen, close = set(), []
-    for _ratio, _prefix, _known, column in scored:
+    for _ratio, _prefix, known, column in scored:
         if column.name not in seen:
             seen.add(column.name)
-            close.append(f"{column.header} ({column.name})")
+            close.append(f"{known} ({column.name})")
         if len(close) == 2:
             break
     hint = f"did you mean {' or '.join(close)}?" if close else "no known column is like it."
