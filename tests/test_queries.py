@@ -43,7 +43,7 @@ def _with_trace(setup: dict):
     from policykb.scoring.explain import trace_graph
     from policykb.scoring.schemes import read_scheme
 
-    fresh = load(Layout.bundled())
+    fresh = load(Layout.bundled(), store="memory")
     scheme = read_scheme(fresh, fresh.layout.rules / f"{setup['scheme']}.yaml")
     result = evaluate(fresh, scheme, setup["year"])
     fresh.store.put("kb/scores/trace.ttl", trace_graph(result, [result.zone(setup["zone"])]))

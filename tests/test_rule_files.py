@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import read_yaml
-from policykb.errors import EngineError, RuleError, RuleErrors
+from policykb.errors import EngineError, RuleErrors
 from policykb.kb.layout import Layout
 from policykb.rules import expr
 from policykb.scoring.matcher import Matcher

@@ -9,7 +9,7 @@ from ..kb.load import KnowledgeBase
 from ..kb.names import zone_index
 from ..rules.duties import scheme_file
 from ..rules.reader import clause_problems
-from ..scoring.evaluate import Evaluation, evaluate
+from ..scoring.board import Scoreboard
 from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
 from ..scoring.ruletests import run_cases, test_file_for
 from ..scoring.schemes import knows, read_scheme, scheme_of
@@ -62,17 +62,22 @@ def _scheme_options(p) -> None:
     p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
 
 
-def _evaluation(args) -> tuple[KnowledgeBase, Evaluation]:
+def _scoreboard(args) -> tuple[KnowledgeBase, Scoreboard]:
+    """The knowledge base and the scheme's scores for the year: kept scores where their inputs are unchanged,
+    the other zones scored again (scoring.board)."""
     kb = load_kb(args)
     scheme = scheme_of(kb, args.scheme)
     if scheme.first_year and args.year < scheme.first_year:
         raise UsageError(f"the scheme {scheme.id} applies from {scheme.first_year}, not {args.year}",
                          hint=f"give --year {scheme.first_year} or later")
-    return kb, evaluate(kb, scheme, args.year, progress=lambda zones: progress(zones, "scoring"))
+    board = Scoreboard(scheme, args.year)
+    board.update(kb, progress=lambda zones: progress(zones, "scoring"))
+    return kb, board
 
 
 def cmd_score(args) -> int:
-    kb, result = _evaluation(args)
+    kb, board = _scoreboard(args)
+    result = board.evaluation
     rows = scores_table(result)
     if args.zone:
         wanted = _zone(kb, args.zone)
@@ -108,13 +113,13 @@ def _zone(kb: KnowledgeBase, text: str) -> str:
 
 
 def cmd_explain(args) -> int:
-    kb, result = _evaluation(args)
+    kb, board = _scoreboard(args)
+    result = board.evaluation
     wanted = _zone(kb, args.zone)
-    matches = [z for z in result.zones if z.zone.iri == wanted]
-    if not matches:
+    if not any(z.zone.iri == wanted for z in result.zones):
         raise UsageError(f"{args.zone} is not scored under {result.scheme.id}",
                          hint=f"the scheme scores zones of class {result.scheme.zones}")
-    zone = matches[0]
+    zone = board.trace(kb, wanted)
     if args.format == "turtle":
         sys.stdout.write(trace_graph(result, [zone]).serialize(format="turtle"))
     elif args.format == "json":

@@ -23,7 +23,8 @@ def validate(kb: KnowledgeBase, *, data: Graph | None = None, shapes: Graph | No
     """All violations of the shapes in `data` (default: the whole knowledge base), sorted by file and line."""
     import pyshacl  # imported here: it is slow to import and only validation needs it
 
-    data = data if data is not None else kb.store.union()
+    whole = data is None
+    data = kb.store.union() if whole else data
     shapes = shapes if shapes is not None else load_shapes(kb.layout)
     _conforms, results, _text = pyshacl.validate(
         data,
@@ -34,7 +35,7 @@ def validate(kb: KnowledgeBase, *, data: Graph | None = None, shapes: Graph | No
         allow_warnings=True,
     )
     violations = [_violation(kb, results, node) for node in results.subjects(RDF.type, SH.ValidationResult)]
-    violations += integrity(kb, data)
+    violations += integrity(kb, None if whole else data)
     return sorted(violations, key=lambda v: (v.file or "~", v.line or 0, v.focus or "", v.path or "", v.message))
 
 
@@ -69,11 +70,18 @@ def _violation(kb: KnowledgeBase, results: Graph, node) -> Violation:
     )
 
 
-def integrity(kb: KnowledgeBase, data: Graph) -> list[Violation]:
-    """Run every check in queries/checks/ over `data`; each result row is one violation."""
+def integrity(kb: KnowledgeBase, data: Graph | None = None) -> list[Violation]:
+    """Run every check in queries/checks/ over the knowledge base (or over `data`, a graph of what it would
+    be); each result row is one violation."""
     found = []
+    store = kb.store
+    if data is not None:
+        from .store import OxigraphStore
+
+        store = OxigraphStore()
+        store.put("data", data)
     for check_query in library(kb.layout.queries / "checks").values():
-        for row in data.query(check_query.text):
+        for row in store.query(check_query.text):
             values = {str(var): row[var] for var in row.labels if row[var] is not None}
             focus = values.get("focus")
             message = check_query.message.format_map(_Shown(values)) if check_query.message else check_query.title
@@ -109,9 +117,6 @@ def _show(value) -> str | None:
 
 
 def _where_used(kb: KnowledgeBase, term: URIRef) -> tuple[str | None, int | None]:
-    for name in kb.store.graph_names():
-        graph = kb.store.get(name)
-        for subject in graph.subjects(None, term):
-            if isinstance(subject, URIRef):
-                return kb.locate(subject)
+    for row in kb.store.query("SELECT ?s WHERE { ?s ?p ?o FILTER (isIRI(?s)) } LIMIT 1", {"o": term}):
+        return kb.locate(row.s)
     return None, None

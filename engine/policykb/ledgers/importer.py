@@ -21,8 +21,9 @@ from rdflib import Graph, URIRef
 
 from ..errors import LedgerError, LedgerErrors, Location
 from ..kb import files
+from ..kb import sync
 from ..kb.layout import Layout
-from ..kb.load import KnowledgeBase, data_files, load, parse_turtle
+from ..kb.load import KnowledgeBase, load, parse_turtle
 from ..kb.lock import KBLock
 from ..namespace import PKB, curie
 from . import limits
@@ -112,8 +113,7 @@ def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: s
     and year) or `add` (both are kept, and both count).
     """
     names = ", ".join(Path(p).name for p in paths)
-    with _holding(kb.layout, exclusive=write, doing=f"import {names}"):
-        kb = _current(kb, recover=write)
+    with _holding(kb, exclusive=write, doing=f"import {names}") as kb:
         vocabulary = Vocabulary(kb)
         prepared: list[Prepared] = []
         problems: list[LedgerError] = []
@@ -146,27 +146,38 @@ def import_ledger(kb: KnowledgeBase, path: Path, **options) -> ImportResult:
 # ---------------------------------------------------------------------------------------------
 
 @contextmanager
-def _holding(layout: Layout, *, exclusive: bool, doing: str):
-    """The knowledge base's lock for the whole import: exclusive to write, shared for a dry run.
+def _holding(kb: KnowledgeBase, *, exclusive: bool, doing: str):
+    """The knowledge base's lock for the whole import (exclusive to write, shared for a dry run), and the
+    knowledge base as its files are once the lock is held: if another command changed them while this one
+    waited (or a killed one left a change to finish), the knowledge base is opened again.
 
     This is the one place the importer locks; it is meant to move into the opening of the knowledge base.
     """
-    lock = KBLock(layout.state_dir)
-    lock.acquire(exclusive=exclusive, doing=doing)
+    lock = KBLock(kb.layout.state_dir)
+    opened = None
     try:
-        yield lock
+        current = kb
+        for _attempt in range(5):
+            lock.acquire(exclusive=exclusive, doing=doing)
+            if not _stale(current):
+                break
+            lock.release()  # opening brings the store in step (and finishes a change) under the same lock
+            if opened is not None:
+                opened.close()
+            opened = current = load(kb.layout, doing=doing)
+        yield current
     finally:
         lock.release()
+        if opened is not None:
+            opened.close()
 
 
-def _current(kb: KnowledgeBase, *, recover: bool) -> KnowledgeBase:
-    """The knowledge base as its files are now: a change a killed command left is finished or dropped first,
-    and the files are loaded again if anything changed since `kb` was loaded (another import, while we waited)."""
-    changed = files.recover(kb.layout.kb, [kb.layout.kb]) if recover else False
-    on_disk = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in data_files(kb.layout)}
-    if changed or on_disk != {name: f.digest for name, f in kb.files.items()}:
-        return load(kb.layout)
-    return kb
+def _stale(kb: KnowledgeBase) -> bool:
+    """Whether the files differ from those `kb` was opened from, or a killed command left a change behind."""
+    if files.needs_recovery(kb.layout.kb, [kb.layout.kb]):
+        return True
+    on_disk = {source.name: source.digest for source in sync.scan(kb.layout).sources}
+    return on_disk != {name: source.digest for name, source in kb.files.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +191,7 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
     data = kb.store.union()
     for item in prepared:
         if item.result.graph_name in kb.store.graph_names():
-            data -= kb.store.get(item.result.graph_name)
+            data -= kb.store.graph(item.result.graph_name)
         data += item.graph
     where: dict[str, tuple[Prepared, int]] = {}
     for item in prepared:
