@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from killpoints import CHILD_ENV
 from rdflib import Graph
 
 from policykb.kb import files
@@ -115,38 +116,17 @@ def test_an_import_that_waits_too_long_gives_up_and_changes_nothing(kb_dir, tmp_
 # fz-c's ledger under a new name that --replace puts in the place of the old one (whose file goes).
 _KILLER = textwrap.dedent("""
     import os, signal, sys
-    from pathlib import Path
     from policykb.kb import files
-    step = int(sys.argv[1]) if sys.argv[1] != "journal" else -1
-    if step == -1:  # right after the journal is in place: the change is made, not yet carried out
-        def carry_out(root, journal):
-            os.kill(os.getpid(), signal.SIGKILL)
-        files._carry_out = carry_out
-    count = [0]
-    def tick():
-        count[0] += 1
-        if count[0] == step:
-            os.kill(os.getpid(), signal.SIGKILL)
-    for name in ("_write_synced", "_fsync_dir"):
-        real = getattr(files, name)
-        def wrapped(*args, _real=real):
-            tick()
-            return _real(*args)
-        setattr(files, name, wrapped)
-    real_replace, real_unlink = os.replace, Path.unlink
-    def replace(a, b):
-        tick()
-        return real_replace(a, b)
-    def unlink(self, missing_ok=False):
-        if "evidence" in str(self) or ".policykb-journal" in str(self):
-            tick()
-        return real_unlink(self, missing_ok=missing_ok)
-    files.os.replace = replace
-    Path.unlink = unlink
+    import killpoints
+    if sys.argv[1] == "journal":  # right after the journal is in place: the change is made, not yet carried out
+        files._carry_out = lambda root, journal: os.kill(os.getpid(), signal.SIGKILL)
+    else:  # the lock's own files are not the knowledge base's: their deletions are not steps
+        killpoints.arm(int(sys.argv[1]), lambda path: "evidence" in str(path) or ".policykb-journal" in str(path))
     from policykb.cli import main
     code = main(sys.argv[2:])
-    print("steps", count[0], "exit", code)
+    print("steps", killpoints.steps(), "exit", code)
 """)
+
 
 
 def _kill_setup(kb_dir: Path, tmp_path: Path) -> list[str]:
@@ -169,7 +149,8 @@ def test_an_import_killed_at_any_step_leaves_the_old_evidence_or_the_new_never_a
     shutil.copytree(kb_dir, pristine)
     args = _kill_setup(kb_dir, tmp_path)
     old = _evidence(kb_dir / "kb")
-    done = subprocess.run([sys.executable, "-c", _KILLER, "0", *args], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", _KILLER, "0", *args], capture_output=True, text=True, env=CHILD_ENV,
+                          timeout=300)
     assert done.returncode == 0 and "exit 0" in done.stdout, done.stderr
     steps = int(done.stdout.strip().splitlines()[-1].split()[1])
     new = _evidence(kb_dir / "kb")
@@ -179,7 +160,7 @@ def test_an_import_killed_at_any_step_leaves_the_old_evidence_or_the_new_never_a
         root = tmp_path / f"kill-{step}"
         shutil.copytree(pristine, root)
         args = _kill_setup(root, tmp_path)
-        killed = subprocess.run([sys.executable, "-c", _KILLER, str(step), *args], capture_output=True, text=True,
+        killed = subprocess.run([sys.executable, "-c", _KILLER, str(step), *args], capture_output=True, text=True, env=CHILD_ENV,
                                 timeout=300)
         assert killed.returncode == -signal.SIGKILL, (step, killed.stdout, killed.stderr)
         files.recover(root / "kb", [root / "kb"])  # what the next command does first
@@ -192,7 +173,7 @@ def test_an_import_killed_at_any_step_leaves_the_old_evidence_or_the_new_never_a
 
 def test_the_next_import_finishes_a_change_a_killed_import_left(cli, kb_dir, tmp_path):
     args = _kill_setup(kb_dir, tmp_path)
-    killed = subprocess.run([sys.executable, "-c", _KILLER, "journal", *args], capture_output=True, text=True,
+    killed = subprocess.run([sys.executable, "-c", _KILLER, "journal", *args], capture_output=True, text=True, env=CHILD_ENV,
                             timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (kb_dir / "kb" / files.JOURNAL).exists()
