@@ -39,12 +39,14 @@ class NameIndex:
     def __init__(self, kb: KnowledgeBase, what: str):
         self.what = what
         self.words: dict[str, set[URIRef]] = {}
+        self.spelt: dict[str, str] = {}  # a compared word → as the knowledge base spells it (C09, not c09)
         cls = next(c for c, kind in NAMED_CLASSES.items() if kind == what)
         for row in kb.query(_NAMES, {"class": cls}):
             thing = URIRef(str(row.thing))
             keys = {str(row.word), curie(thing), str(thing).rstrip("/").rsplit("/", 1)[-1]}
             for key in keys:
                 self.words.setdefault(norm(key), set()).add(thing)
+                self.spelt.setdefault(norm(key), key.strip())
 
     def find(self, text: str) -> tuple[URIRef | None, list[str]]:
         """The resource named by `text`, or None with the closest names as suggestions."""
@@ -53,7 +55,7 @@ class NameIndex:
             return next(iter(hits)), []
         if len(hits) > 1:
             return None, sorted(curie(h) for h in hits)
-        return None, difflib.get_close_matches(norm(text), list(self.words), n=3, cutoff=0.6)
+        return None, [self.spelt[w] for w in difflib.get_close_matches(norm(text), list(self.words), n=3, cutoff=0.6)]
 
 
 def norm(text: str) -> str:
