@@ -185,14 +185,10 @@ def _stale(kb: KnowledgeBase) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) -> list[LedgerError]:
-    """Run the SHACL shapes on the knowledge base as it would be; every violation of the new evidence by row."""
-    from ..kb.validate import validate as run_shapes
+    """Check the new evidence as the knowledge base would hold it (kb.validate.validate_change: its shapes,
+    and the integrity checks over it and the other evidence of its zones); every violation of it by row."""
+    from ..kb.validate import validate_change
 
-    data = kb.store.union()
-    for item in prepared:
-        if item.result.graph_name in kb.store.graph_names():
-            data -= kb.store.graph(item.result.graph_name)
-        data += item.graph
     where: dict[str, tuple[Prepared, int]] = {}
     for item in prepared:
         for subject, row in item.converted.rows.items():
@@ -201,7 +197,7 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
             if isinstance(thing, URIRef) and str(subject) in where:
                 where.setdefault(str(thing), where[str(subject)])  # a resource a row names: blame the row
     problems, seen = [], set()
-    for violation in run_shapes(kb, data=data):
+    for violation in validate_change(kb, {item.result.graph_name: item.graph for item in prepared}):
         if violation.severity != "Violation" or not violation.focus:
             continue
         found = where.get(_expand(violation.focus))
@@ -399,10 +395,20 @@ def _zone_years(kb: KnowledgeBase, zone_years) -> str:
     return ", ".join(parts)
 
 
+def evidence_text(item: Prepared) -> str:
+    """The Turtle an import writes for a ledger: a header naming the ledger, then its evidence.
+    `policykb generate` writes its evidence files with this too, so they are what an import would write."""
+    return _turtle_text(item.graph, item.result.stored)
+
+
 def _turtle(graph: Graph, stored: str) -> bytes:
-    header = (f"# Evidence imported by `policykb import` from the ledger {stored}.\n"
-              f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n")
-    return (header + graph.serialize(format="turtle")).encode("utf-8")
+    return _turtle_text(graph, stored).encode("utf-8")
+
+
+def _turtle_text(graph: Graph, stored: str) -> str:
+    return (f"# Evidence imported by `policykb import` from the ledger {stored}.\n"
+            f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n"
+            + graph.serialize(format="turtle"))
 
 
 def _with_notes(result: ImportResult, notes: list[str]) -> ImportResult:
