@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 
 from ..errors import LedgerError, LedgerErrors, Location
 from ..kb import files
@@ -57,6 +58,7 @@ class Prepared:
     ledger: Ledger
     converted: Converted
     zone_years: dict = field(default_factory=dict)  # (zone IRI, year) → items
+    kinds: dict = field(default_factory=dict)  # (zone IRI, year) → the evidence classes of its rows
 
     @property
     def errors(self) -> list[LedgerError]:
@@ -91,16 +93,18 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
     converted = convert(ledger, vocabulary, ledger_name=stored, defaults=defaults, sha256=digest)
     graph = converted.graph
     zone_years: dict = {}
+    kinds: dict = {}
     for item in converted.rows:
         key = (graph.value(item, PKB.zone), int(graph.value(item, PKB.year)))
         zone_years[key] = zone_years.get(key, 0) + 1
+        kinds.setdefault(key, set()).update(graph.objects(item, RDF.type))
     lid = ledger_id(path)
     target = kb.layout.kb / "evidence" / f"{lid}.ttl"
     result = ImportResult(
         ledger_id=lid, source=shown, target=target, graph_name=kb.layout.relative(target),
         items=len(converted.rows), zones=tuple(sorted({curie(z) for z, _y in zone_years})),
         years=tuple(sorted({y for _z, y in zone_years})), stored=stored, sha256=digest, notes=ledger.notes)
-    return Prepared(result, graph, ledger, converted, zone_years)
+    return Prepared(result, graph, ledger, converted, zone_years, kinds)
 
 
 def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: str | None = None,
@@ -266,14 +270,23 @@ class _Held:
     evidence: Path
     file: str | None = None
     zone_years: dict = field(default_factory=dict)  # (zone, year) → items
+    kinds: dict = field(default_factory=dict)  # (zone, year) → the evidence classes of its rows
+    items: dict = field(default_factory=dict, repr=False)  # (zone, year) → item IRIs
 
 
 _HELD = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
-SELECT ?item ?file ?zone ?year WHERE {
-  ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year .
+SELECT ?item ?file ?zone ?year ?kind WHERE {
+  ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year ; a ?kind .
   OPTIONAL { ?item pkb:ledgerFile ?file }
 }"""
+
+
+def _shared(one, other) -> set:
+    """The zones and years two ledgers both hold rows of the same kind for: a second ledger of the same
+    zone and year. (The Zhejiang office's ledger of reports received and a zone's replication table hold
+    the same zone and year, but different kinds of evidence: two ledgers, not a second copy of one.)"""
+    return {zy for zy in one.zone_years if zy in other.zone_years and one.kinds.get(zy, set()) & other.kinds.get(zy, set())}
 
 
 def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
@@ -287,7 +300,9 @@ def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
         entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl"))
         entry.file = entry.file or (str(row.file) if row.file is not None else None)
         key = (URIRef(str(row.zone)), int(row.year.toPython()))
-        entry.zone_years[key] = entry.zone_years.get(key, 0) + 1
+        entry.kinds.setdefault(key, set()).add(URIRef(str(row.kind)))
+        entry.items.setdefault(key, set()).add(iri)
+        entry.zone_years[key] = len(entry.items[key])
     return held
 
 
@@ -324,9 +339,9 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
         if same is not None:
             for other in held.values():
                 if other.ledger_id != lid:
-                    kept_before |= {(other.ledger_id, zy) for zy in same.zone_years if zy in other.zone_years}
+                    kept_before |= {(other.ledger_id, zy) for zy in _shared(same, other)}
         for other in prepared[:index]:
-            overlap = set(other.zone_years) & set(item.zone_years)
+            overlap = _shared(other, item)
             if overlap and not add:
                 problems.append(LedgerError(
                     f"this ledger and {other.result.source} both hold {_zone_years(kb, overlap)}; an office keeps one "
@@ -335,14 +350,15 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
         for other in held.values():
             if other.ledger_id == lid or other.ledger_id in running:
                 continue
-            overlap = {zy for zy in item.zone_years if zy in other.zone_years and (other.ledger_id, zy) not in kept_before}
+            overlap = {zy for zy in _shared(item, other) if (other.ledger_id, zy) not in kept_before}
             if not overlap:
                 continue
             shown = f"{other.file or other.ledger_id} ({kb.layout.relative(other.evidence)})"
             if add:
                 notes.setdefault(lid, []).append(f"added beside {shown} for {_zone_years(kb, overlap)}")
             elif replace:
-                removals.setdefault(other.ledger_id, set()).update(overlap)
+                for zy in overlap:  # the rows of the kinds this ledger now holds for that zone and year
+                    removals.setdefault(other.ledger_id, {}).setdefault(zy, set()).update(item.kinds[zy])
                 notes.setdefault(lid, []).append(f"replaces {shown} for {_zone_years(kb, {z: other.zone_years[z] for z in overlap})}")
             else:
                 counted = {z: other.zone_years[z] for z in overlap}
@@ -372,16 +388,17 @@ def _empty(kb: KnowledgeBase, item: Prepared, same: _Held | None) -> LedgerError
                        hint="fill in one row per evidence item below the header row (see kb/ledgers/template.xlsx)")
 
 
-def _without(held: _Held, zone_years: set) -> files.FileChange:
-    """The change that removes a ledger's evidence for some zones and years: the file rewritten, or deleted when
-    nothing is left of it."""
-    if set(held.zone_years) <= zone_years:
-        return files.FileChange(held.evidence, None)
+def _without(held: _Held, removed: dict) -> files.FileChange:
+    """The change that removes a ledger's rows of some kinds for some zones and years ((zone, year) → kinds):
+    its file rewritten, or deleted when no row is left."""
     graph = parse_turtle(held.evidence, held.evidence.name)
     for item in list(graph.subjects(PKB.ledgerRow)):
         zone, year = graph.value(item, PKB.zone), graph.value(item, PKB.year)
-        if (URIRef(str(zone)), int(year.toPython())) in zone_years:
+        kinds = removed.get((URIRef(str(zone)), int(year.toPython())), set())
+        if kinds & set(graph.objects(item, RDF.type)):
             graph.remove((item, None, None))
+    if not any(True for _ in graph.subjects(PKB.ledgerRow)):
+        return files.FileChange(held.evidence, None)
     return files.FileChange(held.evidence, _turtle(graph, held.file or held.ledger_id))
 
 
