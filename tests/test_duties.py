@@ -183,6 +183,6 @@ def test_a_report_without_its_date_is_refused_at_import(cli, kb_dir):
                       encoding="utf-8")
     result = cli("import", ledger, "--kb", kb_dir)
     assert result.code == 1
-    assert result.err.startswith("kb/ledgers/reports.csv:3:date: "), result.err
+    assert result.err.splitlines()[1].startswith("kb/ledgers/reports.csv:3:报送日期: "), result.err
     assert "decides whether it was on time" in result.err
     assert not (kb_dir / "kb" / "evidence" / "reports.ttl").exists()

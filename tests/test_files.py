@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from killpoints import CHILD_ENV
 from policykb.errors import BusyError, StorageError
 from policykb.kb import files
 from policykb.kb.files import FileChange, commit, needs_recovery, recover
@@ -67,34 +68,17 @@ def test_a_full_disk_changes_nothing(tmp_path, monkeypatch):
 
 
 _KILLER = textwrap.dedent("""
-    import os, signal, sys
+    import sys
     from pathlib import Path
     from policykb.kb import files
+    import killpoints
     root, step = Path(sys.argv[1]), int(sys.argv[2])
-    count = [0]
-    def tick():
-        count[0] += 1
-        if count[0] == step:
-            os.kill(os.getpid(), signal.SIGKILL)
-    for name in ("_write_synced", "_fsync_dir"):
-        real = getattr(files, name)
-        def wrapped(*args, _real=real):
-            tick()
-            return _real(*args)
-        setattr(files, name, wrapped)
-    real_replace, real_unlink = os.replace, Path.unlink
-    def replace(a, b):
-        tick()
-        return real_replace(a, b)
-    def unlink(self, missing_ok=False):
-        tick()
-        return real_unlink(self, missing_ok=missing_ok)
-    files.os.replace = replace
-    Path.unlink = unlink
+    killpoints.arm(step)
     changes = [files.FileChange(root / n, None if d is None else d.encode()) for n, d in %r]
     files.commit(root, changes)
-    print("finished", count[0])
+    print("finished", killpoints.steps())
 """)
+
 
 
 def test_a_change_killed_at_any_step_is_whole_or_absent_after_recovery(tmp_path):
@@ -103,14 +87,16 @@ def test_a_change_killed_at_any_step_is_whole_or_absent_after_recovery(tmp_path)
     # how many steps a whole change takes
     probe = tmp_path / "probe"
     _seed(probe)
-    done = subprocess.run([sys.executable, "-c", script, str(probe), "0"], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", script, str(probe), "0"], capture_output=True, text=True,
+                          env=CHILD_ENV, check=True)
     steps = int(done.stdout.split()[-1])
     assert steps >= 8
     outcomes = set()
     for step in range(1, steps + 1):
         root = tmp_path / f"kill-{step}"
         _seed(root)
-        killed = subprocess.run([sys.executable, "-c", script, str(root), str(step)], capture_output=True, text=True)
+        killed = subprocess.run([sys.executable, "-c", script, str(root), str(step)], capture_output=True, text=True,
+                                env=CHILD_ENV)
         assert killed.returncode == -signal.SIGKILL, (step, killed.stderr)
         recover(root, [root])
         state = _state(root)

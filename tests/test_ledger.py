@@ -8,6 +8,8 @@ import hashlib
 import pytest
 from conftest import read_yaml
 
+from policykb.ledgers.vocabulary import Vocabulary
+
 BAD = read_yaml("bad-ledgers.yaml")
 
 
@@ -30,18 +32,21 @@ def test_a_bad_row_stops_the_import_with_row_column_and_hint(cli, kb_dir, tmp_pa
     ledger = tmp_path / "台账-2021.csv"
     _write(ledger, [BAD["good"], case["row"]])
     before = _snapshot(kb_dir / "kb")
-    result = cli("import", ledger, "--kb", kb_dir)
+    result = cli("import", ledger, "--kb", kb_dir, "--add")
     assert result.code == 1
-    assert f"{ledger}:3:{case['column']}" in result.err
+    assert result.err.splitlines()[1].startswith(f"{ledger}:3:{case['column']}: "), result.err
     assert case["message"] in result.err
     assert "hint:" in result.err and str(case["hint"]) in result.err
+    assert "1 problem(s) in 1 ledger(s); nothing was imported" in result.err
     assert _snapshot(kb_dir / "kb") == before  # nothing half-written
 
 
 def test_a_good_ledger_imports_and_scores(cli, kb_dir, tmp_path):
     ledger = tmp_path / "台账-2021-fz-c.csv"
     _write(ledger, [BAD["good"], {**BAD["good"], "举措": "C02"}, {**BAD["good"], "举措": "C01"}])
-    result = cli("import", ledger, "--kb", kb_dir)
+    refused = cli("import", ledger, "--kb", kb_dir)  # fz-b's 2021 ledger is imported: a second one is on purpose only
+    assert refused.code == 1 and "样例·福州乙开发区 2021 (60 items) already has a ledger" in refused.err
+    result = cli("import", ledger, "--kb", kb_dir, "--add")
     assert result.code == 0, result.err
     written = kb_dir / "kb" / "evidence" / "台账-2021-fz-c.ttl"
     assert written.exists() and written.read_text(encoding="utf-8").count("a pkb:Replication") == 3
@@ -58,7 +63,7 @@ def test_two_ledgers_are_imported_all_or_nothing(cli, kb_dir, tmp_path):
     _write(bad, [BAD["good"], BAD["cases"][0]["row"]])
     before = _snapshot(kb_dir / "kb")
     result = cli("import", good, bad, "--kb", kb_dir)
-    assert result.code == 1 and f"{bad}:3:zone" in result.err
+    assert result.code == 1 and f"{bad}:3:开发区" in result.err
     assert _snapshot(kb_dir / "kb") == before
 
 
@@ -66,17 +71,20 @@ def test_dry_run_checks_and_writes_nothing(cli, kb_dir, tmp_path):
     ledger = tmp_path / "a.csv"
     _write(ledger, [BAD["good"]])
     before = _snapshot(kb_dir / "kb")
-    result = cli("import", ledger, "--kb", kb_dir, "--dry-run")
+    result = cli("import", ledger, "--kb", kb_dir, "--dry-run", "--add")
     assert result.code == 0 and "checked 1 evidence item" in result.err
     assert _snapshot(kb_dir / "kb") == before
 
 
-def test_the_template_has_every_column_with_chinese_headers(cli, tmp_path):
+def test_the_csv_template_has_the_chinese_header_of_every_column(cli, kb, tmp_path):
     out = tmp_path / "template.csv"
     assert cli("template", out).code == 0
-    header = out.read_text(encoding="utf-8-sig").splitlines()[0]
-    for column in ("zone", "year", "kind", "measure", "level", "scope", "count", "amount", "date", "source", "self_score"):
-        assert column in header or column in header.lower()
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM, so that Excel reads it as UTF-8
+    header = raw.decode("utf-8-sig").splitlines()[0].split(",")
+    assert header[:4] == ["开发区", "年度", "类型", "举措"]
+    assert {"事项名称", "层级", "范围", "数量", "金额（元）", "日期", "佐证材料", "自评分", "备注"} <= set(header)
+    assert len(header) == len(Vocabulary(kb).columns) == 25
 
 
 def test_another_ledger_of_the_same_name_does_not_silently_replace_evidence(cli, kb_dir, tmp_path):
@@ -103,7 +111,7 @@ def test_a_ledger_imported_twice_under_two_names_is_flagged(cli, kb_dir, tmp_pat
 
     copy = tmp_path / "fz-b-again.csv"
     shutil.copy(kb_dir / "kb" / "ledgers" / "sample" / "sample-2021-fz-b.csv", copy)
-    assert cli("import", copy, "--kb", kb_dir).code == 0
+    assert cli("import", copy, "--kb", kb_dir, "--add").code == 0
     result = cli("validate", "--kb", kb_dir, "--format", "json")
     assert result.code == 0  # a warning: two equal rows may be two real items
     warnings = [w for w in __import__("json").loads(result.out) if w["shape"] == "queries/checks/evidence-repeated.rq"]

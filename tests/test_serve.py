@@ -519,7 +519,7 @@ def test_a_one_megabyte_query_does_not_hold_up_other_clients(kb):
 # --- the server follows the files ---------------------------------------------------------------
 
 LEDGER_ZJ_A = "kb/ledgers/sample/sample-2022-zj-a.csv"
-ITEMS_OF_ZJ_A = f'SELECT (COUNT(?e) AS ?n) WHERE {{ ?e pkb:ledgerFile "{LEDGER_ZJ_A}" }}'
+ITEMS_OF_ZJ_A = f'SELECT (COUNT(?e) AS ?n) WHERE {{ ?e pkb:ledgerFile "{LEDGER_ZJ_A}" ; pkb:ledgerRow ?row }}'
 
 
 def _count(url: str, query: str) -> int:

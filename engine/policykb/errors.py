@@ -161,6 +161,25 @@ class LedgerError(PolicyKBError):
     kind = "ledger"
 
 
+class LedgerErrors(PolicyKBError):
+    """Every problem found in the ledgers of one import, reported at once (the first `limit`, then a count)."""
+
+    kind = "ledger"
+
+    def __init__(self, errors: list[LedgerError], *, limit: int = 100):
+        self.errors = list(errors)
+        self.limit = limit
+        files = {e.location.file for e in self.errors if e.location and e.location.file}
+        super().__init__(f"{len(self.errors)} problem(s) in {max(len(files), 1)} ledger(s); nothing was imported")
+
+    def __str__(self) -> str:
+        lines = [self.message + ":"] + [str(e) for e in self.errors[: self.limit]]
+        if len(self.errors) > self.limit:
+            lines.append(f"… and {len(self.errors) - self.limit} more problem(s), not shown: correct these first, "
+                         "then run the command again to see the rest")
+        return "\n".join(lines)
+
+
 class QueryError(PolicyKBError):
     """A SPARQL query does not parse, or a parameter is missing or of the wrong type."""
 

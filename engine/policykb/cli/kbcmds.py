@@ -6,6 +6,7 @@ import sys
 
 from ..kb.queries import library, run
 from ..kb.validate import validate
+from ..ledgers.verify import ledger_changes
 from .common import add_format_option, command, load_kb
 from .render import dumps, emit
 
@@ -49,7 +50,7 @@ def cmd_info(args) -> int:
 
 def cmd_validate(args) -> int:
     kb = load_kb(args)
-    violations = validate(kb)
+    violations = validate(kb) + ledger_changes(kb)  # ledgers edited or deleted since their import
     errors = [v for v in violations if v.severity == "Violation"]
     if args.format == "json":
         sys.stdout.write(dumps([v.__dict__ for v in violations]) + "\n")

@@ -15,15 +15,23 @@ from .render import emit
 
 def register(sub) -> None:
     p = command(sub, "import", cmd_import, "import evidence ledgers (台账, CSV or XLSX) into the knowledge base",
-                "Turn ledgers into RDF evidence under kb/evidence/<ledger>.ttl. All ledgers are checked before "
-                "any is written: a bad row stops the import with file, row and column, and nothing changes. "
-                "Importing a ledger of the same file name again replaces its earlier import.")
-    p.add_argument("ledgers", nargs="+", metavar="LEDGER", help="ledger files (.csv UTF-8 or .xlsx)")
+                "Turn ledgers into RDF evidence under kb/evidence/<ledger>.ttl, as one change: every ledger is "
+                "read and checked first, every problem (file, row, the header as typed, what to write instead) is "
+                "reported at once and nothing changes; only when all are good is every file written, all or none. "
+                "Importing a ledger of the same file name again replaces its earlier import. An office keeps one "
+                "ledger per zone and year: a ledger for a zone and year that another ledger already holds needs "
+                "--replace or --add.")
+    p.add_argument("ledgers", nargs="+", metavar="LEDGER", help="ledger files (.xlsx, or .csv in UTF-8 or GBK)")
     p.add_argument("--year", type=int, help="year for rows whose ledger has no year column (e.g. the Zhejiang table)")
     p.add_argument("--kind", help="kind for rows whose ledger has no kind column, e.g. replication")
     p.add_argument("--dry-run", action="store_true", help="check the ledgers and report, but write nothing")
-    p.add_argument("--replace", action="store_true",
-                   help="let a ledger replace the evidence of another ledger file of the same name")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--replace", action="store_true",
+                       help="let this ledger take the place of the ledger the knowledge base holds for the same zone "
+                            "and year (or of another ledger file of the same name): that evidence is removed")
+    which.add_argument("--add", action="store_true",
+                       help="keep this ledger beside another ledger of the same zone and year, on purpose: the rows "
+                            "of both count")
     add_format_option(p)
     p = command(sub, "template", cmd_template, "write a blank ledger template (.xlsx with a sheet of codes, or .csv)")
     p.add_argument("out", metavar="FILE", help="where to write, e.g. 台账-2022.xlsx")
@@ -35,7 +43,10 @@ def cmd_import(args) -> int:
         raise UsageError("the bundled knowledge base is part of the installed package and is not changed by imports",
                          hint="copy kb/, ontology/, rules/ and queries/ into a folder and give it with --kb DIR")
     results = import_ledgers(kb, [Path(p) for p in args.ledgers], year=args.year, kind=args.kind,
-                             write=not args.dry_run, replace=args.replace)
+                             write=not args.dry_run, replace=args.replace, add=args.add)
+    for result in results:
+        for note in result.notes:
+            print(f"{result.source}: {note}", file=sys.stderr)
     rows = [{"ledger": r.source, "items": r.items, "zones": ", ".join(r.zones), "years": ", ".join(map(str, r.years)),
              "written": "(dry run)" if args.dry_run else kb.layout.relative(r.target)} for r in results]
     emit(rows, ["ledger", "items", "zones", "years", "written"], args.format)

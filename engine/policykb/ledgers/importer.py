@@ -1,97 +1,143 @@
-"""Import ledgers into the knowledge base, all or nothing.
+"""Import ledgers into the knowledge base as one transaction: all of them or nothing, one at a time.
 
-A bad cell stops the import with the file, row and column and what to write instead; the knowledge
-base is written only when every row is good and the new evidence passes the SHACL shapes.
+An import holds the knowledge base's exclusive lock from start to end, so that two imports queue
+instead of overwriting each other (the second waits, then sees what the first wrote, or gives up with
+BusyError). It first finishes or discards a change that a killed command left (kb.files.recover), then
+reads and checks every ledger — every cell, the SHACL shapes of the knowledge base as it would be, one
+ledger per zone and year — and reports every problem at once. Only when there is none does it write
+every evidence file of the run, and remove what they replace, in one journaled change (kb.files.commit):
+even `kill -9` leaves either the old files or the new ones, never half of each.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from dataclasses import dataclass
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 
-from ..errors import LedgerError, Location
-from ..kb.load import KnowledgeBase
+from ..errors import LedgerError, LedgerErrors, Location
+from ..kb import files
+from ..kb import sync
+from ..kb.layout import Layout
+from ..kb.load import KnowledgeBase, load, parse_turtle
+from ..kb.lock import KBLock
 from ..namespace import PKB, curie
-from .convert import ledger_id, to_graph
-from .read import read
+from . import limits
+from .convert import Converted, convert, ledger_id
+from .read import Ledger, read
 from .vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import wrote: the ledger's id, the Turtle file and how many evidence items."""
+    """What an import wrote (or, in a dry run, would write) for one ledger."""
 
     ledger_id: str
-    source: str
-    target: Path
+    source: str  # the ledger as messages show it
+    target: Path  # kb/evidence/<ledger-id>.ttl
     graph_name: str
     items: int
     zones: tuple[str, ...]
     years: tuple[int, ...]
+    stored: str = ""  # the ledger file as the evidence records it (pkb:ledgerFile)
+    sha256: str = ""
+    notes: tuple[str, ...] = ()  # what the reader skipped or assumed, what the import replaced
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A ledger converted to evidence but not yet written: the graph and where it will go."""
+    """A ledger read and converted, not yet written: its evidence graph, and its zones and years."""
 
     result: ImportResult
     graph: Graph
+    ledger: Ledger
+    converted: Converted
+    zone_years: dict = field(default_factory=dict)  # (zone IRI, year) → items
+    kinds: dict = field(default_factory=dict)  # (zone IRI, year) → the evidence classes of its rows
+
+    @property
+    def errors(self) -> list[LedgerError]:
+        return list(self.ledger.problems) + list(self.converted.errors)
+
+
+def stored_name(layout: Layout, path: Path) -> str:
+    """How the evidence records a ledger file: relative to the knowledge base's top folder when it lies
+    inside it, else by its file name alone (the clerk's own folders are not the knowledge base's business)."""
+    try:
+        return Path(path).resolve().relative_to(layout.root).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int | None = None,
             kind: str | None = None) -> Prepared:
-    """Read and convert one ledger; raises LedgerError at the first bad cell."""
+    """Read and convert one ledger; its problems are in `errors`; raises LedgerError when the file cannot be read."""
     path = Path(path)
-    if not path.is_file():
-        raise LedgerError(f"no such ledger file: {path}", hint="give the path of a .csv or .xlsx ledger")
     shown = kb.layout.relative(path)
-    ledger = read(path, vocabulary, shown)
+    if not path.is_file():
+        raise LedgerError(f"no such ledger file: {path}", location=Location(shown),
+                          hint="give the path of a .csv or .xlsx ledger")
+    ledger = read(path, vocabulary, shown)  # refuses a file over the size limit before reading it
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise LedgerError(f"cannot read the ledger: {exc.strerror or exc}", location=Location(shown),
+                          hint="give the path of a .csv or .xlsx ledger that you may read") from None
+    stored = stored_name(kb.layout, path)
     defaults = {"year": str(year) if year else None, "kind": kind}
-    graph = to_graph(ledger, vocabulary, ledger_name=shown, defaults=defaults)
+    converted = convert(ledger, vocabulary, ledger_name=stored, defaults=defaults, sha256=digest)
+    graph = converted.graph
+    zone_years: dict = {}
+    kinds: dict = {}
+    for item in converted.rows:
+        key = (graph.value(item, PKB.zone), int(graph.value(item, PKB.year)))
+        zone_years[key] = zone_years.get(key, 0) + 1
+        kinds.setdefault(key, set()).update(graph.objects(item, RDF.type))
     lid = ledger_id(path)
     target = kb.layout.kb / "evidence" / f"{lid}.ttl"
     result = ImportResult(
         ledger_id=lid, source=shown, target=target, graph_name=kb.layout.relative(target),
-        items=len(set(graph.subjects(PKB.ledgerRow))),
-        zones=tuple(sorted({curie(z) for z in graph.objects(None, PKB.zone)})),
-        years=tuple(sorted({int(y) for y in graph.objects(None, PKB.year)})),
-    )
-    return Prepared(result, graph)
+        items=len(converted.rows), zones=tuple(sorted({curie(z) for z, _y in zone_years})),
+        years=tuple(sorted({y for _z, y in zone_years})), stored=stored, sha256=digest, notes=ledger.notes)
+    return Prepared(result, graph, ledger, converted, zone_years, kinds)
 
 
 def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: str | None = None,
-                   write: bool = True, replace: bool = False) -> list[ImportResult]:
-    """Import several ledgers all or nothing: every one is converted and checked before any is written.
+                   write: bool = True, replace: bool = False, add: bool = False) -> list[ImportResult]:
+    """Import several ledgers as one change; raises LedgerErrors listing every problem, writing nothing.
 
-    Each ledger becomes kb/evidence/<ledger-id>.ttl; importing the same ledger file again replaces what
-    its earlier import wrote. Another file of the same name (from another folder) would silently take
-    its place, so that is refused unless `replace` is given.
+    Each ledger becomes kb/evidence/<ledger-id>.ttl. Importing a ledger again (the same file, or a file
+    of the same name for the same zones and years) replaces its earlier import. A ledger for a zone and
+    year that another ledger already holds needs `replace` (the new one takes its place for that zone
+    and year) or `add` (both are kept, and both count).
     """
-    vocabulary = Vocabulary(kb)
-    prepared = [prepare(kb, Path(p), vocabulary, year=year, kind=kind) for p in paths]
-    ids = [p.result.ledger_id for p in prepared]
-    if len(set(ids)) != len(ids):
-        twice = next(i for i in ids if ids.count(i) > 1)
-        raise LedgerError(f"two ledgers have the same file name {twice!r}", hint="rename one: a ledger's file name is its id")
-    if not replace:
-        for item in prepared:
-            if item.result.graph_name not in kb.store.graph_names():
+    names = ", ".join(Path(p).name for p in paths)
+    with _holding(kb, exclusive=write, doing=f"import {names}") as kb:
+        vocabulary = Vocabulary(kb)
+        prepared: list[Prepared] = []
+        problems: list[LedgerError] = []
+        for path in paths:
+            try:
+                item = prepare(kb, Path(path), vocabulary, year=year, kind=kind)
+            except LedgerError as error:
+                problems.append(error)
                 continue
-            earlier = {str(f) for f in kb.store.graph(item.result.graph_name).objects(None, PKB.ledgerFile)}
-            if earlier and item.result.source not in earlier:
-                raise LedgerError(
-                    f"{item.result.graph_name} already holds the evidence of another ledger of the same name "
-                    f"({', '.join(sorted(earlier))})", location=Location(item.result.source),
-                    hint="a ledger's file name is its id: rename this file, or give --replace to replace that evidence")
-    _check(kb, prepared, vocabulary)
-    if write:  # the store catches up with the files when the knowledge base is next opened
-        for item in prepared:
-            _write_atomically(evidence_text(item), item.result.target)
-    return [p.result for p in prepared]
+            prepared.append(item)
+            problems.extend(item.errors)
+        problems.extend(_same_name_twice(prepared))
+        if prepared:
+            problems.extend(_check(kb, prepared, vocabulary))
+        if problems:
+            raise LedgerErrors(_in_order(problems, [str(p) for p in paths], prepared), limit=limits.MAX_ERRORS)
+        changes, notes = _plan(kb, prepared, replace=replace, add=add)
+        if write:
+            files.commit(kb.layout.kb, changes)
+    return [_with_notes(p.result, notes.get(p.result.ledger_id, [])) for p in prepared]
 
 
 def import_ledger(kb: KnowledgeBase, path: Path, **options) -> ImportResult:
@@ -99,29 +145,81 @@ def import_ledger(kb: KnowledgeBase, path: Path, **options) -> ImportResult:
     return import_ledgers(kb, [path], **options)[0]
 
 
-def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) -> None:
+# ---------------------------------------------------------------------------------------------
+# The lock, and the knowledge base as it is on disk once we hold it
+# ---------------------------------------------------------------------------------------------
+
+@contextmanager
+def _holding(kb: KnowledgeBase, *, exclusive: bool, doing: str):
+    """The knowledge base's lock for the whole import (exclusive to write, shared for a dry run), and the
+    knowledge base as its files are once the lock is held: if another command changed them while this one
+    waited (or a killed one left a change to finish), the knowledge base is opened again.
+
+    This is the one place the importer locks; it is meant to move into the opening of the knowledge base.
+    """
+    lock = KBLock(kb.layout.state_dir)
+    opened = None  # a knowledge base opened here, whose store is closed here too
+    try:
+        current = kb
+        for _attempt in range(5):
+            lock.acquire(exclusive=exclusive, doing=doing)
+            if not _stale(current):
+                break
+            lock.release()  # opening brings the store in step (and finishes a change) under the same lock
+            if opened is not None:
+                opened.close()
+                opened = None
+            if getattr(kb.store, "path", None) is not None:  # the on-disk store: open its newest generation
+                opened = current = load(kb.layout, doing=doing)
+            else:  # a memory or remote store: brought in step in place
+                current = load(kb.layout, store=kb.store, doing=doing)
+        yield current
+    finally:
+        lock.release()
+        if opened is not None:
+            opened.close()
+
+
+def _stale(kb: KnowledgeBase) -> bool:
+    """Whether the files differ from those `kb` was opened from, or a killed command left a change behind."""
+    if files.needs_recovery(kb.layout.kb, [kb.layout.kb]):
+        return True
+    on_disk = {source.name: source.digest for source in sync.scan(kb.layout).sources}
+    return on_disk != {name: source.digest for name, source in kb.files.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks: SHACL by row, the same name twice
+# ---------------------------------------------------------------------------------------------
+
+def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) -> list[LedgerError]:
     """Check the new evidence as the knowledge base would hold it (kb.validate.validate_change: its shapes,
-    and the integrity checks over it and the other evidence of its zones); report its violations by row."""
+    and the integrity checks over it and the other evidence of its zones); every violation of it by row."""
     from ..kb.validate import validate_change
 
-    rows: dict[str, tuple[str, int]] = {}
+    where: dict[str, tuple[Prepared, int]] = {}
     for item in prepared:
-        for subject, row in item.graph.subject_objects(PKB.ledgerRow):
-            rows[str(subject)] = (item.result.source, int(row))
-    mine = set(rows)
-    for item in prepared:
-        mine |= {str(o) for o in item.graph.objects() if isinstance(o, URIRef)}
-    problems = [v for v in validate_change(kb, {item.result.graph_name: item.graph for item in prepared})
-                if v.severity == "Violation" and v.focus and _expand(v.focus) in mine]
-    if problems:
-        first = problems[0]
-        source, row = rows.get(_expand(first.focus), (prepared[0].result.source, None))
-        more = f" ({len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise LedgerError(
-            f"{_column_for(first.path, vocabulary) or first.path or 'row'}: {first.message}{more}",
-            location=Location(source, row, _column_for(first.path, vocabulary)),
-            hint="correct the row and import again; nothing was written",
-        )
+        for subject, row in item.converted.rows.items():
+            where[str(subject)] = (item, row)
+        for subject, _p, thing in item.graph:
+            if isinstance(thing, URIRef) and str(subject) in where:
+                where.setdefault(str(thing), where[str(subject)])  # a resource a row names: blame the row
+    problems, seen = [], set()
+    for violation in validate_change(kb, {item.result.graph_name: item.graph for item in prepared}):
+        if violation.severity != "Violation" or not violation.focus:
+            continue
+        found = where.get(_expand(violation.focus))
+        if found is None:
+            continue
+        item, row = found
+        column = _column_for(violation.path, vocabulary)
+        key = (item.result.source, row, column, violation.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        problems.append(item.ledger.problem(row, column, violation.message, "correct the row and import again",
+                                            header=item.ledger.header(column, vocabulary) if column else None))
+    return problems
 
 
 def _expand(focus: str) -> str:
@@ -141,22 +239,200 @@ def _column_for(path: str | None, vocabulary: Vocabulary) -> str | None:
     return None
 
 
+def _same_name_twice(prepared: list[Prepared]) -> list[LedgerError]:
+    problems, first = [], {}
+    for item in prepared:
+        earlier = first.setdefault(item.result.ledger_id, item)
+        if earlier is not item:
+            problems.append(LedgerError(
+                f"this ledger and {earlier.result.source} have the same file name, which is a ledger's id",
+                location=Location(item.result.source),
+                hint="give each ledger a name of its own, with its zone and year in it (e.g. 台账-2022-福州乙.csv)"))
+    return problems
+
+
+def _in_order(problems: list[LedgerError], paths: list[str], prepared: list[Prepared]) -> list[LedgerError]:
+    """Problems by ledger in the order given, then by row."""
+    order = {p.result.source: i for i, p in enumerate(prepared)}
+
+    def key(error: LedgerError):
+        loc = error.location or Location()
+        return (order.get(loc.file, len(order)), loc.line or 0)
+
+    return sorted(problems, key=key)
+
+
+# ---------------------------------------------------------------------------------------------
+# One ledger per zone and year: what the import replaces, keeps or refuses
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Held:
+    """A ledger whose evidence the knowledge base holds: its evidence file, its file, its zones and years."""
+
+    ledger_id: str
+    evidence: Path
+    file: str | None = None
+    zone_years: dict = field(default_factory=dict)  # (zone, year) → items
+    kinds: dict = field(default_factory=dict)  # (zone, year) → the evidence classes of its rows
+    items: dict = field(default_factory=dict, repr=False)  # (zone, year) → item IRIs
+
+
+_HELD = """
+PREFIX pkb: <https://w3id.org/policykb/def#>
+SELECT ?item ?file ?zone ?year ?kind WHERE {
+  ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year ; a ?kind .
+  OPTIONAL { ?item pkb:ledgerFile ?file }
+}"""
+
+
+def _shared(one, other) -> set:
+    """The zones and years two ledgers both hold rows of the same kind for: a second ledger of the same
+    zone and year. (The Zhejiang office's ledger of reports received and a zone's replication table hold
+    the same zone and year, but different kinds of evidence: two ledgers, not a second copy of one.)"""
+    return {zy for zy in one.zone_years if zy in other.zone_years and one.kinds.get(zy, set()) & other.kinds.get(zy, set())}
+
+
+def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
+    """The imported ledgers by id, read from the evidence items (…/evidence/<ledger-id>/r<row>)."""
+    held: dict[str, _Held] = {}
+    for row in kb.query(_HELD):
+        iri = str(row.item)
+        if "/evidence/" not in iri:
+            continue
+        lid = unquote(iri.rsplit("/evidence/", 1)[1].rsplit("/", 1)[0])
+        entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl"))
+        entry.file = entry.file or (str(row.file) if row.file is not None else None)
+        key = (URIRef(str(row.zone)), int(row.year.toPython()))
+        entry.kinds.setdefault(key, set()).add(URIRef(str(row.kind)))
+        entry.items.setdefault(key, set()).add(iri)
+        entry.zone_years[key] = len(entry.items[key])
+    return held
+
+
+def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bool):
+    """The files to write and delete, and a note per ledger of what it replaced; raises LedgerErrors for a
+    ledger that would wipe evidence, take another ledger's name, or join another ledger's zone and year
+    without --replace or --add."""
+    held = _held_ledgers(kb)
+    problems: list[LedgerError] = []
+    notes: dict[str, list[str]] = {}
+    removals: dict[str, set] = {}
+    running = {p.result.ledger_id for p in prepared}
+    for index, item in enumerate(prepared):
+        lid, where = item.result.ledger_id, Location(item.result.source)
+        same = held.get(lid)
+        if not item.zone_years:
+            problems.append(_empty(kb, item, same))
+            continue
+        if same is not None:
+            same_file = same.file == item.result.stored and "/" in item.result.stored
+            if not same_file and set(same.zone_years) != set(item.zone_years) and not replace:
+                problems.append(LedgerError(
+                    f"{kb.layout.relative(same.evidence)} already holds the evidence of another ledger of the same name, "
+                    f"{same.file or lid} ({_zone_years(kb, same.zone_years)})", location=where,
+                    hint="a ledger's file name is its id: give this ledger a name of its own, with its zone and year "
+                         "in it (e.g. 台账-2022-福州乙.csv), or give --replace to replace that ledger's evidence with "
+                         "this one"))
+                continue
+            if not same_file and set(same.zone_years) != set(item.zone_years):
+                notes.setdefault(lid, []).append(
+                    f"replaces the ledger of the same name {same.file or lid} ({_zone_years(kb, same.zone_years)})")
+        # zones and years that another ledger already shared with this one's earlier import were kept on purpose
+        kept_before = set()
+        if same is not None:
+            for other in held.values():
+                if other.ledger_id != lid:
+                    kept_before |= {(other.ledger_id, zy) for zy in _shared(same, other)}
+        for other in prepared[:index]:
+            overlap = _shared(other, item)
+            if overlap and not add:
+                problems.append(LedgerError(
+                    f"this ledger and {other.result.source} both hold {_zone_years(kb, overlap)}; an office keeps one "
+                    "ledger per zone and year", location=where,
+                    hint="merge them into one ledger, or give --add to import both (the rows of both then count)"))
+        for other in held.values():
+            if other.ledger_id == lid or other.ledger_id in running:
+                continue
+            overlap = {zy for zy in _shared(item, other) if (other.ledger_id, zy) not in kept_before}
+            if not overlap:
+                continue
+            shown = f"{other.file or other.ledger_id} ({kb.layout.relative(other.evidence)})"
+            if add:
+                notes.setdefault(lid, []).append(f"added beside {shown} for {_zone_years(kb, overlap)}")
+            elif replace:
+                for zy in overlap:  # the rows of the kinds this ledger now holds for that zone and year
+                    removals.setdefault(other.ledger_id, {}).setdefault(zy, set()).update(item.kinds[zy])
+                notes.setdefault(lid, []).append(f"replaces {shown} for {_zone_years(kb, {z: other.zone_years[z] for z in overlap})}")
+            else:
+                counted = {z: other.zone_years[z] for z in overlap}
+                problems.append(LedgerError(
+                    f"{_zone_years(kb, counted)} already {'has' if len(counted) == 1 else 'have'} a ledger: {shown}; "
+                    "an office keeps one ledger per zone and year", location=where,
+                    hint="give --replace if this ledger takes the place of that one for this zone and year (its "
+                         "evidence there is removed), or --add if it is a second ledger kept on purpose (the rows of "
+                         "both then count)"))
+    if problems:
+        raise LedgerErrors(problems, limit=limits.MAX_ERRORS)
+    changes = [files.FileChange(p.result.target, _turtle(p.graph, p.result.stored)) for p in prepared]
+    for lid, zone_years in sorted(removals.items()):
+        changes.append(_without(held[lid], zone_years))
+    return changes, notes
+
+
+def _empty(kb: KnowledgeBase, item: Prepared, same: _Held | None) -> LedgerError:
+    where = Location(item.result.source)
+    if same is not None and same.zone_years:
+        return LedgerError(
+            f"the ledger has no rows, and importing it would delete the evidence its earlier import holds: "
+            f"{_zone_years(kb, same.zone_years)} in {kb.layout.relative(same.evidence)}", location=where,
+            hint="check that you picked the right file and that its rows are on the sheet that is read; to remove "
+                 f"that evidence on purpose, delete {kb.layout.relative(same.evidence)}")
+    return LedgerError("the ledger has no rows below its header: nothing to import", location=where,
+                       hint="fill in one row per evidence item below the header row (see kb/ledgers/template.xlsx)")
+
+
+def _without(held: _Held, removed: dict) -> files.FileChange:
+    """The change that removes a ledger's rows of some kinds for some zones and years ((zone, year) → kinds):
+    its file rewritten, or deleted when no row is left."""
+    graph = parse_turtle(held.evidence, held.evidence.name)
+    for item in list(graph.subjects(PKB.ledgerRow)):
+        zone, year = graph.value(item, PKB.zone), graph.value(item, PKB.year)
+        kinds = removed.get((URIRef(str(zone)), int(year.toPython())), set())
+        if kinds & set(graph.objects(item, RDF.type)):
+            graph.remove((item, None, None))
+    if not any(True for _ in graph.subjects(PKB.ledgerRow)):
+        return files.FileChange(held.evidence, None)
+    return files.FileChange(held.evidence, _turtle(graph, held.file or held.ledger_id))
+
+
+def _zone_years(kb: KnowledgeBase, zone_years) -> str:
+    """样例·福州乙开发区 2021 (61 items), … as a message shows zones and years."""
+    parts = []
+    for (zone, year) in sorted(zone_years, key=lambda zy: (str(zy[0]), zy[1])):
+        count = zone_years[(zone, year)] if isinstance(zone_years, dict) else None
+        label = kb.label(zone) or curie(zone)
+        parts.append(f"{label} {year}" + (f" ({count} item{'s' if count != 1 else ''})" if count is not None else ""))
+    return ", ".join(parts)
+
+
 def evidence_text(item: Prepared) -> str:
     """The Turtle an import writes for a ledger: a header naming the ledger, then its evidence.
     `policykb generate` writes its evidence files with this too, so they are what an import would write."""
-    return (f"# Evidence imported by `policykb import` from the ledger {item.result.source}.\n"
+    return _turtle_text(item.graph, item.result.stored)
+
+
+def _turtle(graph: Graph, stored: str) -> bytes:
+    return _turtle_text(graph, stored).encode("utf-8")
+
+
+def _turtle_text(graph: Graph, stored: str) -> str:
+    return (f"# Evidence imported by `policykb import` from the ledger {stored}.\n"
             f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n"
-            + item.graph.serialize(format="turtle"))
+            + graph.serialize(format="turtle"))
 
 
-def _write_atomically(text: str, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+def _with_notes(result: ImportResult, notes: list[str]) -> ImportResult:
+    from dataclasses import replace as replaced
+
+    return replaced(result, notes=tuple(result.notes) + tuple(notes))

@@ -32,6 +32,7 @@ class Column:
     scheme: URIRef | None
     aliases: tuple[str, ...]
     checks: URIRef | None = None  # the measure's property that the cells must agree with
+    header: str = ""  # the header a blank template gives the column (pkb:ledgerHeader)
 
 
 class Vocabulary:
@@ -82,8 +83,10 @@ class Vocabulary:
                 datatype = "date"
             else:
                 datatype = "string"
+            header = ontology.value(prop, PKB.ledgerHeader)
             columns[str(name)] = Column(str(name), prop, datatype, scheme, aliases,
-                                        ontology.value(prop, PKB.measureProperty))
+                                        ontology.value(prop, PKB.measureProperty),
+                                        str(header) if header is not None else (aliases[0] if aliases else str(name)))
         return columns
 
     @staticmethod
@@ -114,6 +117,26 @@ class Vocabulary:
     def concept_codes(self, scheme: URIRef) -> list[str]:
         return self.codes.get(scheme, [])
 
+    def kind_choices(self) -> list[tuple[str, str]]:
+        """Every evidence kind as (code, Chinese name), in the order of kb/ledgers/README.md (the ontology's)."""
+        ontology = self.kb.ontology
+        choices = []
+        for code, cls in kind_classes(ontology).items():
+            names = [str(label) for label in ontology.objects(cls, RDFS.label) if getattr(label, "language", None) == "zh"]
+            choices.append((code, names[0] if names else code))
+        return sorted(choices, key=lambda c: _KIND_ORDER.index(c[0]) if c[0] in _KIND_ORDER else len(_KIND_ORDER))
+
+    def concept_choices(self, scheme: URIRef) -> list[tuple[str, str]]:
+        """The concepts of a scheme as (code, Chinese name)."""
+        return [(code, self._concept_names.get((scheme, code), code)) for code in self.concept_codes(scheme)]
+
+    @cached_property
+    def _concept_names(self) -> dict[tuple[URIRef, str], str]:
+        names = {}
+        for row in self.kb.query(_CONCEPT_NAMES):
+            names[(URIRef(str(row.scheme)), str(row.code))] = str(row.name)
+        return names
+
 
 _MEASURE_FACTS = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
@@ -130,6 +153,19 @@ SELECT ?scheme ?concept ?code ?word WHERE {
   BIND (COALESCE(?ledgerCode, ?notation) AS ?code)
   { ?concept pkb:ledgerCode|pkb:ledgerAlias|skos:notation|skos:prefLabel ?word } UNION { BIND(STR(?concept) AS ?word) }
 }"""
+_CONCEPT_NAMES = """
+PREFIX pkb:  <https://w3id.org/policykb/def#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?scheme ?code ?name WHERE {
+  ?concept skos:inScheme ?scheme ; skos:notation ?notation ; skos:prefLabel ?name FILTER (lang(?name) = "zh")
+  OPTIONAL { ?concept pkb:ledgerCode ?ledgerCode }
+  BIND (COALESCE(?ledgerCode, ?notation) AS ?code)
+}"""
+# the order of the kinds in kb/ledgers/README.md and the template's drop-down list: by rubric indicator
+_KIND_ORDER = ["mechanism", "work-plan", "ledger-system", "replication", "own-platform", "joint-platform",
+               "soe-operation", "market-hiring", "fiscal-support", "provincial-delegation", "city-delegation",
+               "own-innovation", "pilot-offer", "provincial-promotion", "media-report", "comprehensive-ranking",
+               "self-assessment", "progress-report", "information-report", "annual-summary"]
 _SAMPLE_ZONES = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 SELECT ?z WHERE { ?z pkb:sampleData true }"""
