@@ -10,6 +10,8 @@ import unicodedata
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
+from ..spreadsheet import defuse
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -89,11 +91,13 @@ def _json(value: Any, indent: int, depth: int) -> str:
 
 
 def to_csv(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    """CSV with a header line; a cell a spreadsheet would run as a formula gets a leading apostrophe
+    (spreadsheet.defuse: `=cmd|…` is written `'=cmd|…`, a number such as -5 stays a number)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([defuse(c) for c in columns])
     for r in rows:
-        writer.writerow([_cell(r.get(c)) for c in columns])
+        writer.writerow([defuse(_cell(r.get(c))) for c in columns])
     return buffer.getvalue()
 
 
