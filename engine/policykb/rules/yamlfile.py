@@ -37,6 +37,7 @@ KEY_VALUE = "write `key: value` with a space after the colon; see rules/README.m
 _FULLWIDTH_KEY = re.compile(r"(?:^[ \t]*(?:-[ \t]+)*|[{,][ \t]*)([A-Za-z_][\w.-]*)[ \t]*(：)")
 _NO_SPACE = re.compile(r"^[ \t]*(?:-[ \t]+)*([A-Za-z_][\w.-]*):(?=[^\s:/])")
 _MISSING_COLON = re.compile(r"^[ \t]*(?:-[ \t]+)*([A-Za-z_][\w.-]*)[ \t]+(\S.*?)\s*$")
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _KEY_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)*([^\s#:][^:#]*?):(?:[ \t]+|$)")
 
 
@@ -213,7 +214,8 @@ def compose(text: str, shown: str) -> yaml.Node | None:
         if loader is not None:
             loader.dispose()
     if root is not None:
-        colons = [_fullwidth_colon(shown, text, node) for node in _plain_key_like(root, text)]
+        colons = [_fullwidth_colon(shown, text, node)
+                  for node in sorted(_plain_key_like(root, text), key=lambda n: n.start_mark.index)]
         if colons:
             raise colons[0] if len(colons) == 1 else RuleErrors(colons)
     return root
@@ -224,8 +226,9 @@ def _at(shown: str, mark) -> Location:
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
-    """1-based line and column of a character index."""
-    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+    """1-based line and column of a character index, with YAML's line breaks (CRLF, CR, LF, …)."""
+    breaks = list(_BREAK.finditer(text, 0, index))
+    return len(breaks) + 1, index - (breaks[-1].end() if breaks else 0) + 1
 
 
 def _plain_key_like(root: yaml.Node, text: str):
@@ -307,7 +310,7 @@ class _Explainer:
             if stripped and not stripped.startswith("#") and row not in self.block_text:
                 yield row
 
-    def explain(self, exc: yaml.MarkedYAMLError) -> RuleError:
+    def explain(self, exc: yaml.MarkedYAMLError) -> RuleError | RuleErrors:
         problem, context = exc.problem or "", exc.context or ""
         mark = exc.problem_mark or exc.context_mark
         if mark is None:
@@ -399,13 +402,17 @@ class _Explainer:
                                   "indent with ordinary (half-width) spaces only")
         return None
 
-    def fullwidth_colon(self, last: int) -> RuleError | None:
-        for row in self.content_rows(last):
-            for found in _FULLWIDTH_KEY.finditer(self.line(row)):
-                if not self.in_quotes(row, found.start(2)):
-                    rest = re.split(r"[,}\]#]", self.line(row)[found.end():])[0].strip()
-                    return _colon_error(self.shown, row + 1, found.start(2) + 1, found.group(1), rest)
-        return None
+    def fullwidth_colon(self, last: int) -> RuleError | RuleErrors | None:
+        """Every key written with a full-width colon up to row `last`, in the order of the file."""
+        found = []
+        for row in sorted(self.content_rows(last)):
+            for key in _FULLWIDTH_KEY.finditer(self.line(row)):
+                if not self.in_quotes(row, key.start(2)):
+                    rest = re.split(r"[,}\]#]", self.line(row)[key.end():])[0].strip()
+                    found.append(_colon_error(self.shown, row + 1, key.start(2) + 1, key.group(1), rest))
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else RuleErrors(found)
 
     # -- by PyYAML's complaint ------------------------------------------------------------------
 
