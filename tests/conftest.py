@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,10 @@ class Run:
 
 
 @pytest.fixture
-def cli(capsys):
-    """Run `policykb ARGS…` in-process; returns exit code, stdout and stderr."""
+def cli(capsys, monkeypatch):
+    """Run `policykb ARGS…` in-process; returns exit code, stdout and stderr. Tables are printed at full
+    width whatever the COLUMNS of the shell that runs the tests (a test may set it)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
 
     def run(*args: str) -> Run:
         code = main([str(a) for a in args])
@@ -54,3 +57,19 @@ def cli(capsys):
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+REQUIRE_TOOLS = "POLICYKB_REQUIRE_BROWSER"
+
+
+def tool(name: str, package: str) -> str:
+    """The path of a system program a test needs (chromium, pdftotext). Without it the test is skipped,
+    unless POLICYKB_REQUIRE_BROWSER=1 (as CI sets it), where a missing program fails with the command
+    that installs it."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed: apt-get install -y {package}"
+    if os.environ.get(REQUIRE_TOOLS) == "1":
+        pytest.fail(message + f" ({REQUIRE_TOOLS}=1 requires it)")
+    pytest.skip(message)

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from policykb.errors import BusyError, StorageError
 from policykb.kb import files
 from policykb.kb.files import FileChange, commit, needs_recovery, recover

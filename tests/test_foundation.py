@@ -12,7 +12,7 @@ from policykb.errors import TurtleSyntaxError
 from policykb.kb.layout import Layout
 from policykb.kb.load import load
 from policykb.kb.queries import library, run
-from policykb.kb.store import MemoryStore
+from policykb.kb.store import OxigraphStore
 from rdflib import Graph
 
 
@@ -151,7 +151,7 @@ def test_unbound_prefix_is_reported_with_its_line(cli, kb_dir):
 
 
 def test_failed_load_leaves_the_store_as_it_was(kb_dir):
-    store = MemoryStore()
+    store = OxigraphStore()
     load(Layout.at(kb_dir), store=store)
     before = (store.graph_names(), store.triple_count())
     (kb_dir / "kb" / "zz-broken.ttl").write_text("this is not turtle\n", encoding="utf-8")

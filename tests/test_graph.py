@@ -11,7 +11,7 @@ from policykb.analysis.graph import ReplicationGraph
 from policykb.errors import UsageError
 from policykb.kb.layout import Layout
 from policykb.kb.load import parse_turtle, parse_turtle_text
-from policykb.kb.store import MemoryStore
+from policykb.kb.store import OxigraphStore
 
 EXPECT = read_yaml("graph.yaml")
 SAMPLE = "https://w3id.org/policykb/sample/"
@@ -202,7 +202,7 @@ ex:r4 a pkb:Replication ; pkb:zone ex:z1 ; pkb:measure ex:m2 ; pkb:year 2020 .
 
 @pytest.fixture
 def small():
-    store = MemoryStore()
+    store = OxigraphStore()
     ontology = Layout.bundled().ontology / "policykb.ttl"
     store.put("ontology/policykb.ttl", parse_turtle(ontology))
     store.put("kb/fixture.ttl", parse_turtle_text(FIXTURE, "fixture.ttl"))

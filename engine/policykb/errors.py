@@ -70,6 +70,19 @@ class TurtleSyntaxError(PolicyKBError):
     kind = "turtle-syntax"
 
 
+class TurtleSyntaxErrors(PolicyKBError):
+    """Several Turtle files (or places) that do not parse, all reported at once."""
+
+    kind = "turtle-syntax"
+
+    def __init__(self, errors: list[TurtleSyntaxError]):
+        super().__init__(f"{len(errors)} Turtle file(s) do not parse")
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join([str(e) for e in self.errors] + [self.message])
+
+
 class LayoutError(PolicyKBError):
     """A knowledge-base directory does not have the expected layout."""
 

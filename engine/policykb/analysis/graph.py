@@ -26,7 +26,6 @@ from ..errors import UsageError
 from ..namespace import STATUS, curie
 
 REPLICATED = str(STATUS["replicated"])
-_MASK = (1 << 64) - 1
 
 # Edge lists, one simple pattern per predicate: cheap on every store (no OPTIONAL, no long joins).
 _EDGES = """
@@ -284,18 +283,8 @@ def _ratio(part: int, whole: int | None) -> Decimal | None:
 
 
 def store_stamp(store) -> tuple:
-    """What identifies the store's content: its version when it keeps one, else an order-free digest of every graph."""
-    version = getattr(store, "version", None)
-    if version is not None:
-        return ("version", version)
-    parts = []
-    for name in store.graph_names():
-        digest = count = 0
-        for triple in store.get(name):
-            digest = (digest + hash(triple)) & _MASK
-            count += 1
-        parts.append((name, count, digest))
-    return tuple(parts)
+    """What identifies the store's content: the digest of every graph's source (the store's manifest)."""
+    return tuple(sorted((name, info.digest, info.triples) for name, info in store.manifest().items()))
 
 
 def _current(method):

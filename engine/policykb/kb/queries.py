@@ -4,11 +4,16 @@ Each .rq file starts with a header of comment lines:
 
     # title: Catalogue documents with their item counts
     # answers: which batch documents make up a catalogue, with number, issuer, year and count.
-    # param: zone (iri, required): the zone, as zone:… or a full IRI
+    # param: zone (zone, required): the zone, e.g. sample:zone-fz-b, fz-b or 样例·福州乙开发区
     # param: year (integer, optional): the evaluation year
 
-Parameters are bound as RDF terms through rdflib's initBindings, never pasted into the query text,
-so a value holding quotes, braces or `}` `;` cannot change the query.
+Parameter types: iri; zone, measure, unit, document and place, which take the resource's IRI, prefixed
+name, code or full Chinese name (resolved by kb.names with the ledgers' rules and did-you-mean hints);
+string, a plain literal, which equals a language-tagged label only through STR() — or string@zh (any
+language tag), bound with that tag so that it equals "福州市"@zh itself; integer, decimal, date, boolean.
+
+Parameters are bound as RDF terms (a VALUES block written by kb.sparql), never pasted into the query
+text as the user wrote them, so a value holding quotes, braces or `}` `;` cannot change the query.
 """
 
 from __future__ import annotations
@@ -20,18 +25,22 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 
-from rdflib import BNode, Literal, URIRef, Variable
+from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
 from ..errors import Location, QueryError, ServiceRefused, UnknownGraph, UpdateRefused  # noqa: F401 (re-exported)
 from ..namespace import PREFIXES, curie, expand_iri  # noqa: F401 (re-exported)
-from .store import graph_id
+from . import sparql
+from .names import HOW_TO_NAME, NAMED_CLASSES, NameIndex, norm
+from .store import PREFIX_MAP, QUERY_BASE, check_query, graph_id, syntax_error
 
-PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
+RESOURCE_TYPES = tuple(NAMED_CLASSES.values())  # zone, measure, document, unit, place: named as people name them
+PARAM_TYPES = ("iri", *RESOURCE_TYPES, "string", "integer", "decimal", "date", "boolean")
 _HEADER = re.compile(r"^#\s*(title|answers|param|message|path|severity):\s*(.*)$")
-_PARAM = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>\w+)(?:,\s*(?P<req>required|optional))?\)\s*(?::|—|-)?\s*(?P<doc>.*)$")
+_PARAM = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>\w+(?:@[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*)?)"
+                    r"(?:,\s*(?P<req>required|optional))?\)\s*(?::|—|-)?\s*(?P<doc>.*)$")
 
 
 _NUMERIC_OR_BOOLEAN = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.boolean, XSD.int, XSD.long,
@@ -112,11 +121,12 @@ def _parse_query_file(resolved: str, mtime_ns: int, size: int, shown: str) -> Na
             severity = value.capitalize()
         elif key == "param":
             pm = _PARAM.match(value)
-            if not pm or pm.group("type") not in PARAM_TYPES:
+            if not pm or not _known_type(pm.group("type")):
                 raise QueryError(
                     f"malformed parameter declaration: {value!r}",
                     location=Location(shown, number),
-                    hint=f"write '# param: NAME (TYPE, required|optional): what it is', TYPE one of {', '.join(PARAM_TYPES)}",
+                    hint=f"write '# param: NAME (TYPE, required|optional): what it is', TYPE one of "
+                         f"{', '.join(PARAM_TYPES)} (a string compared with labels: string@zh)",
                 )
             params.append(Param(pm.group("name"), pm.group("type"), pm.group("req") != "optional", pm.group("doc")))
     check_syntax(text, shown)
@@ -124,73 +134,40 @@ def _parse_query_file(resolved: str, mtime_ns: int, size: int, shown: str) -> Na
     return NamedQuery(stem, path, title or stem, answers, tuple(params), text, message, prop, severity)
 
 
+def _known_type(kind: str) -> bool:
+    base, _, language = kind.partition("@")
+    return base in PARAM_TYPES and (not language or base == "string")
+
+
 def check_syntax(text: str, name: str = "<query>") -> None:
     """Parse a query without running it; a syntax error names the line and column."""
     prepare(text, name)
 
 
-def prepare(text: str, name: str = "<query>"):
-    """Parse and translate a query (the project prefixes are predeclared); errors name line and column.
+@dataclass(frozen=True)
+class Prepared:
+    """A query text that parses, with its shape (form, SERVICE calls, FROM graphs)."""
 
-    A SPARQL Update is refused with UpdateRefused: policykb runs queries only, never changes the
-    knowledge base through SPARQL.
-    """
-    from rdflib.plugins.sparql import prepareQuery
-    from rdflib.plugins.sparql.parser import parseUpdate
-
-    try:
-        return prepareQuery(text, initNs=PREFIXES)
-    except Exception as exc:  # pyparsing.ParseException and rdflib's own errors
-        line = getattr(exc, "lineno", None)
-        col = getattr(exc, "col", None)
-        if _looks_like_update(text):
-            try:
-                parseUpdate(text)
-            except Exception:
-                pass
-            else:
-                raise UpdateRefused("this is a SPARQL Update; policykb runs queries only and never changes "
-                                    "the knowledge base through SPARQL", location=Location(name),
-                                    hint="write a SELECT, CONSTRUCT, ASK or DESCRIBE query; change the knowledge "
-                                         "base by editing its Turtle files or importing ledgers") from None
-        prefix = re.match(r"Unknown namespace prefix : (\S+)", str(exc))
-        if prefix:
-            line, col = _position_of(text, prefix.group(1) + ":")
-            raise QueryError(f"unknown prefix {prefix.group(1)}:", location=Location(name, line, col),
-                             hint=f"declare it, e.g. PREFIX {prefix.group(1)}: <http://…#>; predeclared: "
-                                  f"{', '.join(sorted(PREFIXES))}") from None
-        message = getattr(exc, "msg", None) or str(exc)
-        near = _near(text, line, col)
-        raise QueryError(
-            f"SPARQL syntax error: {message}" + (f", near «{near}»" if near else ""),
-            location=Location(name, line, col),
-            hint="check brackets, dots between triple patterns and PREFIX declarations near this position",
-        ) from None
+    text: str
+    name: str
+    shape: sparql.Shape
 
 
-def _near(text: str, line: int | None, col: int | None) -> str:
-    """The text at a 1-based position, up to the end of its line (shortened), to show with an error."""
-    if not line or not col:
-        return ""
-    lines = text.splitlines()
-    if line > len(lines):
-        return "end of query"
-    rest = lines[line - 1][col - 1:].strip()
-    return (rest[:40] + "…") if len(rest) > 40 else (rest or "end of line")
+def prepare(text: str, name: str = "<query>") -> Prepared:
+    """Check a query (the project prefixes are predeclared): a SPARQL Update is refused with UpdateRefused
+    (policykb never changes the knowledge base through SPARQL), a syntax error names line and column.
+    SERVICE is checked when the query runs (`execute`), where the caller says whether it is allowed."""
+    import pyoxigraph as ox
 
-
-def _position_of(text: str, token: str) -> tuple[int | None, int | None]:
-    """Line and column of the first use of `token` outside comments and IRIs."""
-    for number, line in enumerate(text.splitlines(), 1):
-        code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-        match = re.search(r"(?<![\w:<])" + re.escape(token), code)
-        if match:
-            return number, match.start() + 1
-    return None, None
-
-
-def _looks_like_update(text: str) -> bool:
-    return bool(re.search(r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)\b", _strip_comments(text), re.I))
+    shape = check_query(text, allow_service=True, name=name)
+    if not shape.services:  # parsing plans the query but runs nothing; a SERVICE would be called, so skip
+        try:
+            ox.Store().query(text, base_iri=QUERY_BASE, prefixes=PREFIX_MAP)
+        except SyntaxError as exc:
+            raise syntax_error(exc, name, text) from None
+        except (RuntimeError, ValueError):
+            pass  # parses; only evaluation on data can tell
+    return Prepared(text, name, shape)
 
 
 def library(queries_dir: Path) -> dict[str, NamedQuery]:
@@ -201,8 +178,11 @@ def library(queries_dir: Path) -> dict[str, NamedQuery]:
     return found
 
 
-def bind(query: NamedQuery, raw: Mapping[str, str]) -> dict[str, object]:
-    """Turn `--param key=value` strings into RDF terms of the declared types."""
+def bind(query: NamedQuery, raw: Mapping[str, str], names: Callable[[str], NameIndex] | None = None) -> dict[str, object]:
+    """Turn `--param key=value` strings into RDF terms of the declared types.
+
+    `names` (kb.names.indexes(kb)) resolves zones, measures, units, documents and places by code or name;
+    without it those parameters take an IRI or prefixed name only."""
     declared = {p.name: p for p in query.params}
     unknown = sorted(set(raw) - set(declared))
     if unknown:
@@ -215,16 +195,20 @@ def bind(query: NamedQuery, raw: Mapping[str, str]) -> dict[str, object]:
                 raise QueryError(f"query {query.name} needs the parameter {param.name} ({param.type})",
                                  hint=f"add --param {param.name}=VALUE: {param.doc}")
             continue
-        bindings[param.name] = term(raw[param.name], param.type, param.name)
+        bindings[param.name] = term(raw[param.name], param.type, param.name, names)
     return bindings
 
 
-def term(value: str, kind: str, name: str = "value"):
+def term(value: str, kind: str, name: str = "value", names: Callable[[str], NameIndex] | None = None):
     """One parameter value as an RDF term; refuses values that are not of the type."""
-    if kind == "iri":
+    if kind == "iri" or (kind in RESOURCE_TYPES and names is None):
         return expand_iri(value, name)
+    if kind in RESOURCE_TYPES:
+        return _resource(value, kind, name, names(kind))
     if kind == "string":
         return Literal(value)
+    if kind.startswith("string@"):
+        return Literal(value, lang=kind.partition("@")[2])
     if kind == "integer":
         if not re.fullmatch(r"[+-]?\d+", value.strip()):
             raise QueryError(f"parameter {name} must be a whole number, not {value!r}", hint=f"write {name}=2021")
@@ -246,10 +230,23 @@ def term(value: str, kind: str, name: str = "value"):
     raise QueryError(f"unknown parameter type {kind}")
 
 
+def _resource(value: str, kind: str, name: str, index: NameIndex) -> URIRef:
+    """The zone, measure, unit, document or place that `value` names, or an error with the closest names."""
+    found, close = index.find(value)
+    if found is not None:
+        return found
+    if len(index.words.get(norm(value), ())) > 1:
+        raise QueryError(f"parameter {name}: {value!r} names more than one {kind}: {', '.join(close)}",
+                         hint=f"write the prefixed name of the {kind} you mean")
+    suggestion = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    raise QueryError(f"parameter {name}: no {kind} {value!r} in the knowledge base",
+                     hint=f"{suggestion}write the {kind}'s IRI, {HOW_TO_NAME[kind]}")
+
+
 def run(store, query, bindings: Mapping[str, object] | None = None):
-    """Run a query of the library, a query text or a prepared query with bound parameters; returns rdflib's Result."""
-    text = query.text if isinstance(query, NamedQuery) else query
-    return store.query(text, {Variable(k) if not isinstance(k, Variable) else k: v for k, v in (bindings or {}).items()})
+    """Run a query of the library, or a query text, with bound parameters; returns the store's Result."""
+    text = query.text if isinstance(query, (NamedQuery, Prepared)) else query
+    return store.query(text, {str(k): v for k, v in (bindings or {}).items()})
 
 
 def plain(term):
@@ -274,67 +271,30 @@ def shown(term) -> str:
     return str(term)
 
 
-def form(prepared) -> str:
+def form(prepared: Prepared) -> str:
     """SELECT, CONSTRUCT, ASK or DESCRIBE: the form of a prepared query."""
-    return prepared.algebra.name.replace("Query", "").upper()
+    return prepared.shape.form or "SELECT"
 
 
-def service_calls(prepared) -> list[str]:
-    """The endpoints a prepared query would call with SERVICE (anywhere: subqueries, EXISTS, OPTIONAL)."""
-    return sorted({str(node.get("term")) for node in _nodes(prepared.algebra) if node.name == "ServiceGraphPattern"})
+def service_calls(prepared: Prepared) -> list[str]:
+    """The endpoints a prepared query would call with SERVICE."""
+    return sorted(set(prepared.shape.services))
 
 
-def _nodes(node):
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    if isinstance(node, CompValue):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, (list, tuple, set)):
-        for value in node:
-            yield from _nodes(value)
-
-
-def dataset_clause(prepared) -> tuple[list[URIRef], list[URIRef]]:
-    """The graphs a prepared query names with FROM (default graph) and FROM NAMED."""
-    clauses = prepared.algebra.get("datasetClause") or []
-    defaults = [URIRef(c["default"]) for c in clauses if "default" in c]
-    named = [URIRef(c["named"]) for c in clauses if "named" in c]
-    return defaults, named
-
-
-def with_dataset(prepared, default_graphs, named_graphs):
-    """A copy of a prepared query whose FROM / FROM NAMED are replaced, as the SPARQL protocol's graph
-    parameters do (the prepared query itself is left as it is: it may be shared)."""
-    from rdflib.plugins.sparql.parserutils import CompValue
-    from rdflib.plugins.sparql.sparql import Query
-
-    algebra = CompValue(prepared.algebra.name, **prepared.algebra)
-    clauses = [CompValue("DatasetClause", default=URIRef(g)) for g in default_graphs]
-    clauses += [CompValue("DatasetClause", named=URIRef(g)) for g in named_graphs]
-    algebra["datasetClause"] = clauses or None
-    return Query(prepared.prologue, algebra)
-
-
-def execute(store, prepared, bindings: Mapping[str, object] | None = None, *, name: str = "<query>",
-            allow_service: bool = False):
+def execute(store, prepared: Prepared, bindings: Mapping[str, object] | None = None, *, name: str | None = None,
+            allow_service: bool = False, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()):
     """Run a prepared query after the checks that keep it local: no SERVICE (unless allowed), and FROM /
-    FROM NAMED only of graphs the store holds, so rdflib never fetches a graph from the web or a file."""
-    calls = service_calls(prepared)
-    if calls and not allow_service:
-        raise ServiceRefused(f"SERVICE <{calls[0]}> is refused: it would make policykb connect to another address",
-                             location=Location(name),
-                             hint="query the knowledge base itself; an administrator can start "
-                                  "`--allow-service` (policykb query or policykb serve) where calling other endpoints is wanted")
-    defaults, named = dataset_clause(prepared)
-    known = sorted(str(graph_id(n)) for n in store.graph_names())
-    for graph in defaults + named:
+    FROM NAMED (or the protocol's graph parameters) only of graphs the store holds."""
+    name = name or prepared.name
+    check_query(prepared.text, allow_service=allow_service, name=name)
+    known = {str(graph_id(n)) for n in store.graph_names()}
+    for graph in [*prepared.shape.from_graphs, *prepared.shape.from_named, *default_graphs, *named_graphs]:
         if str(graph) not in known:
-            example = f"e.g. <{known[0]}> " if known else ""
+            example = f"e.g. <{sorted(known)[0]}> " if known else ""
             raise UnknownGraph(f"the knowledge base holds no graph <{graph}>; policykb never fetches graphs from the web",
                                location=Location(name),
                                hint=f"name one of its graphs {example}(one per source file; list them with "
                                     "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }), or leave FROM out to query the whole "
                                     "knowledge base")
-    return run(store, prepared, bindings)
+    return store.query(prepared.text, {str(k): v for k, v in (bindings or {}).items()}, allow_service=allow_service,
+                       default_graphs=default_graphs, named_graphs=named_graphs, name=name)

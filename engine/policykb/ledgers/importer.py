@@ -81,19 +81,16 @@ def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: s
         for item in prepared:
             if item.result.graph_name not in kb.store.graph_names():
                 continue
-            earlier = {str(f) for f in kb.store.get(item.result.graph_name).objects(None, PKB.ledgerFile)}
+            earlier = {str(f) for f in kb.store.graph(item.result.graph_name).objects(None, PKB.ledgerFile)}
             if earlier and item.result.source not in earlier:
                 raise LedgerError(
                     f"{item.result.graph_name} already holds the evidence of another ledger of the same name "
                     f"({', '.join(sorted(earlier))})", location=Location(item.result.source),
                     hint="a ledger's file name is its id: rename this file, or give --replace to replace that evidence")
     _check(kb, prepared, vocabulary)
-    if write:
-        with kb.store.transaction():
-            for item in prepared:
-                kb.store.put(item.result.graph_name, item.graph)
+    if write:  # the store catches up with the files when the knowledge base is next opened
         for item in prepared:
-            _write_atomically(item.graph, item.result.target, header=_header(item.result.source))
+            _write_atomically(evidence_text(item), item.result.target)
     return [p.result for p in prepared]
 
 
@@ -103,14 +100,10 @@ def import_ledger(kb: KnowledgeBase, path: Path, **options) -> ImportResult:
 
 
 def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) -> None:
-    """Run the SHACL shapes on the knowledge base as it would be; report the new evidence's violations by row."""
-    from ..kb.validate import validate as run_shapes
+    """Check the new evidence as the knowledge base would hold it (kb.validate.validate_change: its shapes,
+    and the integrity checks over it and the other evidence of its zones); report its violations by row."""
+    from ..kb.validate import validate_change
 
-    data = kb.store.union()
-    for item in prepared:
-        if item.result.graph_name in kb.store.graph_names():
-            data -= kb.store.get(item.result.graph_name)
-        data += item.graph
     rows: dict[str, tuple[str, int]] = {}
     for item in prepared:
         for subject, row in item.graph.subject_objects(PKB.ledgerRow):
@@ -118,8 +111,8 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
     mine = set(rows)
     for item in prepared:
         mine |= {str(o) for o in item.graph.objects() if isinstance(o, URIRef)}
-    problems = [v for v in run_shapes(kb, data=data) if v.severity == "Violation" and v.focus
-                and _expand(v.focus) in mine]
+    problems = [v for v in validate_change(kb, {item.result.graph_name: item.graph for item in prepared})
+                if v.severity == "Violation" and v.focus and _expand(v.focus) in mine]
     if problems:
         first = problems[0]
         source, row = rows.get(_expand(first.focus), (prepared[0].result.source, None))
@@ -148,14 +141,16 @@ def _column_for(path: str | None, vocabulary: Vocabulary) -> str | None:
     return None
 
 
-def _header(source: str) -> str:
-    return (f"# Evidence imported by `policykb import` from the ledger {source}.\n"
-            f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n")
+def evidence_text(item: Prepared) -> str:
+    """The Turtle an import writes for a ledger: a header naming the ledger, then its evidence.
+    `policykb generate` writes its evidence files with this too, so they are what an import would write."""
+    return (f"# Evidence imported by `policykb import` from the ledger {item.result.source}.\n"
+            f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n"
+            + item.graph.serialize(format="turtle"))
 
 
-def _write_atomically(graph: Graph, target: Path, header: str) -> None:
+def _write_atomically(text: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = header + graph.serialize(format="turtle")
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

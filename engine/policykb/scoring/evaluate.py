@@ -20,7 +20,7 @@ from ..rules.model import Indicator, Scheme
 from .facts import EvidenceItem, FactReader, FactSet, ZoneInfo, observations_for
 from .matcher import Matcher
 
-REWARD_NONE, EXCLUDED = "none", "excluded"
+REWARD_NONE, EXCLUDED, NO_DATA = "none", "excluded", "no-data"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,6 +36,7 @@ class ItemLine:
     reason: str | None = None
     units: Decimal | None = None
     points: Decimal | None = None
+    outside_window: bool = False  # dated outside the indicator's window (traces summarise these)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,11 @@ class ZoneScore:
     outcome_name: str | None = None
     outcome_source: str | None = None
     self_total: Decimal | None = None
+    # every outcome whose condition held, in the rule file's order (its declared precedence): the first
+    # is the one given, the others were set aside
+    outcomes_met: tuple[str, ...] = ()
+    # no evidence item dated in the evaluation year: scored, but not ranked, rewarded or asked to rectify
+    no_data: bool = False
 
     def indicator(self, code: str) -> IndicatorScore:
         return next(i for i in self.indicators if i.code == code)
@@ -205,26 +211,61 @@ def evaluate(kb: KnowledgeBase, scheme: Scheme, year: int, *, reader: FactReader
         return _evaluate_formulas(reader, scheme, year, zones)
     facts = reader.read(year, zones)
     matcher = matcher_for(scheme, year)
+    hits, zone_hits = match_facts(matcher, facts)
     zones = facts.zones if progress is None else progress(facts.zones)
-    scored = [_score_zone(scheme, year, zone, facts, matcher) for zone in zones]
-    ranked = _rank_and_decide(scheme, scored, matcher)
+    scored = [score_zone(scheme, year, zone, facts.items.get(zone.iri, ()), hits, zone_hits[zone.iri])
+              for zone in zones]
+    ranked = rank_and_decide(scheme, scored, matcher)
     return Evaluation(scheme, year, tuple(ranked), matcher.compiled())
 
 
-def _score_zone(scheme: Scheme, year: int, zone: ZoneInfo, facts: FactSet, matcher: Matcher) -> ZoneScore:
-    items = facts.items.get(zone.iri, ())
-    batch = [i.fact() for i in items] + [facts.zone_facts[zone.iri]]
-    match = matcher.match(zone.iri, batch)
-    hits = match.by_fact
-    indicators = tuple(_score_indicator(ind, year, items, hits) for ind in scheme.indicators)
-    subtotals = _subtotals(scheme, indicators)
+def match_facts(matcher: Matcher, facts: FactSet) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """Which conditions every evidence item and every zone meets, matched in durable-rules."""
+    items = [item for zone in facts.zones for item in facts.items.get(zone.iri, ())]
+    found = matcher.match_keys(fact_keys(matcher, items), "evidence")
+    zone_found = matcher.match_many([facts.zone_facts[zone.iri] for zone in facts.zones], "zones")
+    return ({item.id: keys for item, keys in zip(items, found)},
+            {zone.iri: keys for zone, keys in zip(facts.zones, zone_found)})
+
+
+_BASE = ("id", "kind", "zone", "year")
+
+
+def fact_keys(matcher: Matcher, items) -> list[tuple]:
+    """Each item's values of the fields the matcher's conditions read, in `matcher.reads` order."""
+    paths = [key.replace("__", ".") for key in matcher.reads]
+    base = [(n, p) for n, p in enumerate(paths) if p in _BASE]
+    keys = []
+    for item in items:
+        key = list(map(item.fields.get, paths))
+        for n, name in base:
+            key[n] = getattr(item, name)
+        keys.append(tuple(key))
+    return keys
+
+
+def score_zone(scheme: Scheme, year: int, zone: ZoneInfo, items, hits: Mapping[str, frozenset[str]],
+               zone_hits: frozenset[str]) -> ZoneScore:
+    """One zone's points per indicator, subtotals and total, from the conditions its items met."""
+    by_kind: dict[str, list[EvidenceItem]] = {}
+    named: dict[object, list[EvidenceItem]] = {}
+    for item in items:
+        by_kind.setdefault(item.kind, []).append(item)
+        code = item.fields.get("indicator")
+        if code is not None:
+            named.setdefault(code, []).append(item)
+    indicators = tuple(_score_indicator(ind, year, [i for kind in ind.evidence for i in by_kind.get(kind, ())],
+                                        named.get(ind.code, ()), hits)
+                       for ind in scheme.indicators)
+    totals_by_level = subtotals(scheme, indicators)
     total = sum((i.points for i in indicators if i.points is not None), Decimal(0))
-    excluded = "exclusion" in hits.get(zone.iri, frozenset())
+    excluded = "exclusion" in zone_hits
     selfs = [i.self_score for i in indicators if i.self_score is not None]
-    return ZoneScore(zone, indicators, subtotals, total, eligible=not excluded,
+    no_data = not any(i.year == year for i in items)
+    return ZoneScore(zone, indicators, totals_by_level, total, eligible=not excluded,
                      exclusion=scheme.exclusion.name if excluded else None,
-                     outcome=EXCLUDED if excluded else REWARD_NONE,
-                     self_total=sum(selfs, Decimal(0)) if selfs else None)
+                     outcome=EXCLUDED if excluded else NO_DATA if no_data else REWARD_NONE,
+                     self_total=sum(selfs, Decimal(0)) if selfs else None, no_data=no_data)
 
 
 def _units(item: EvidenceItem, indicator: Indicator) -> Decimal:
@@ -237,11 +278,13 @@ def _fmt(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _score_indicator(ind: Indicator, year: int, items, hits) -> IndicatorScore:
+def _score_indicator(ind: Indicator, year: int, items, named, hits) -> IndicatorScore:
+    """One indicator's points from its evidence (`items`, in ledger order) and the rows that name it
+    (`named`: self-assessments), with a line per item looked at."""
     lines: list[ItemLine] = []
     counted: list[EvidenceItem] = []
     seen: dict[object, EvidenceItem] = {}
-    for item in items:
+    for item in sorted(items, key=_ledger_order) if len(ind.evidence) > 1 else items:
         keys = hits.get(item.id, frozenset())
         if f"{ind.code}|count" in keys:
             if ind.distinct:
@@ -256,7 +299,8 @@ def _score_indicator(ind: Indicator, year: int, items, hits) -> IndicatorScore:
             counted.append(item)
             continue
         if f"{ind.code}|window" in keys:
-            lines.append(ItemLine(item, False, f"outside the window: dated {item.year}; the rule counts items of {year} only (当年)"))
+            lines.append(ItemLine(item, False, f"outside the window: dated {item.year}; the rule counts items of {year} only (当年)",
+                                  outside_window=True))
             continue
         failed = [q.otherwise for n, q in enumerate(ind.requires) if f"{ind.code}|fail|{n}" in keys]
         if failed:
@@ -317,14 +361,18 @@ def _score_indicator(ind: Indicator, year: int, items, hits) -> IndicatorScore:
     points = min(raw, cap) if cap is not None else raw
     if cap is not None and raw > cap:
         arithmetic += f"; capped at {_fmt(cap)}"
-    self_items = [i for i in items if f"{ind.code}|self" in hits.get(i.id, ())]
+    self_items = [i for i in named if f"{ind.code}|self" in hits.get(i.id, ())]
     self_score = sum((Decimal(i.fields.get("self_score") or 0) for i in self_items), Decimal(0)) if self_items else None
     return IndicatorScore(ind.code, ind.name, str(ind.source), f"{ind.location.file}:{ind.location.line}", ind.parent,
                           ind.max, cap, raw, points, arithmetic, ind.interpretation, tuple(lines), tuple(awards),
                           self_score, tuple(i.id for i in self_items))
 
 
-def _subtotals(scheme: Scheme, indicators: tuple[IndicatorScore, ...]) -> dict[str, Decimal]:
+def _ledger_order(item: EvidenceItem):
+    return (item.ledger_file or "", item.ledger_row or 0, item.id)
+
+
+def subtotals(scheme: Scheme, indicators: tuple[IndicatorScore, ...]) -> dict[str, Decimal]:
     parents = {lv.code: lv.parent for lv in scheme.levels}
     sums = {lv.code: Decimal(0) for lv in scheme.levels}
     for ind in indicators:
@@ -337,29 +385,34 @@ def _subtotals(scheme: Scheme, indicators: tuple[IndicatorScore, ...]) -> dict[s
 
 def competition_ranks(values: Mapping[str, Decimal], descending: bool = True) -> dict[str, int]:
     """Standard competition ranking (1, 2, 2, 4): equal values share a place, the next place is skipped."""
-    ordered = sorted(values.values(), reverse=descending)
-    return {key: ordered.index(value) + 1 for key, value in values.items()}
+    first: dict[Decimal, int] = {}
+    for place, value in enumerate(sorted(values.values(), reverse=descending), 1):
+        first.setdefault(value, place)
+    return {key: first[value] for key, value in values.items()}
 
 
-def _rank_and_decide(scheme: Scheme, scored: list[ZoneScore], matcher: Matcher) -> list[ZoneScore]:
+def rank_and_decide(scheme: Scheme, scored: list[ZoneScore], matcher: Matcher) -> list[ZoneScore]:
+    """Rank the eligible zones by total (shared places) and give each the outcome its place earns."""
     if scheme.ranking is None:
         return scored
-    eligible = {z.zone.iri: z.total for z in scored if z.eligible}
+    eligible = {z.zone.iri: z.total for z in scored if z.eligible and not z.no_data}
     ranks = competition_ranks(eligible)
     from_bottom = competition_ranks(eligible, descending=False)
     results = [{"id": iri + "#result", "kind": "result", "rank": ranks[iri], "rank_from_bottom": from_bottom[iri],
                 "total": eligible[iri]} for iri in eligible]
-    hits = matcher.match("results", results).by_fact if results else {}
+    hits = dict(zip((r["id"] for r in results), matcher.match_many(results, "results")))
     out = []
     for z in scored:
-        if not z.eligible:
+        if z.zone.iri not in eligible:
             out.append(z)
             continue
         keys = hits.get(z.zone.iri + "#result", frozenset())
-        chosen = next((o for o in scheme.outcomes if f"outcome|{o.id}" in keys), None)
+        met = tuple(o for o in scheme.outcomes if f"outcome|{o.id}" in keys)
+        chosen = met[0] if met else None  # the first outcome in the rule file's list wins
         out.append(ZoneScore(z.zone, z.indicators, z.subtotals, z.total, True, None, ranks[z.zone.iri],
                              from_bottom[z.zone.iri], chosen.id if chosen else REWARD_NONE,
-                             chosen.name if chosen else None, str(chosen.source) if chosen else None, z.self_total))
+                             chosen.name if chosen else None, str(chosen.source) if chosen else None, z.self_total,
+                             tuple(o.id for o in met)))
     out.sort(key=lambda z: (z.rank is None, z.rank or 0, -(z.total or 0), z.zone.code))
     return out
 

@@ -1,22 +1,31 @@
 """From the knowledge base to the facts a scheme's rules read: evidence items, zones, observations.
 
-Only fields some rule reads are fetched. A field is a property's pkb:factName (ontology), a linked
-resource's field (`measure.scope`), or a derived fact computed by a query in queries/facts/
-(`zone.in_ftz_area`). Every query binds its predicates as parameters; no text is pasted into SPARQL.
+Evidence comes from the evidence index (kb.evidence: every resource with a pkb:zone, compiled once
+when its graph was loaded), so reading a national knowledge base's quarter-million items takes one pass
+over plain values, not a SPARQL query per field. What the items point to — a measure's scope, whether its
+batch is in a catalogue, whether a zone lies in an FTZ area — is read with one bound query per field a
+rule reads, over the (small) set of measures and zones. A field is a property's pkb:factName (ontology),
+a linked resource's field (`measure.scope`), or a derived fact computed by a query in queries/facts/
+(`zone.in_ftz_area`).
+
+Where the knowledge base does not say a measure's field but the evidence row does (a ledger's 范围
+column for a catalogue measure whose scope nobody recorded: pkb:measureProperty links the two), the row's
+claim stands in for it and the item records the field as claimed, not verified.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
-from rdflib import Literal, URIRef
+from rdflib import URIRef
+from rdflib.namespace import RDF
 
 from ..errors import Location, TurtleSyntaxError
 from ..kb.load import KnowledgeBase
 from ..kb.queries import parse_query_file
-from ..namespace import curie
+from ..namespace import PKB, curie
 from ..rules.formula import Observations, Term
 from ..rules.model import Scheme
 from ..rules.vocabulary import BASE_FIELDS, LINKS, RuleVocabulary
@@ -34,36 +43,20 @@ SELECT ?zone (SAMPLE(?l) AS ?label) (SAMPLE(?n) AS ?code) (SAMPLE(?s) AS ?sample
   OPTIONAL { ?zone pkb:inProvince ?p }
 } GROUP BY ?zone ORDER BY ?zone
 """
-
-_EVIDENCE = """
-PREFIX pkb: <https://w3id.org/policykb/def#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?e ?kind ?zone ?year ?file ?row WHERE {
-  ?e pkb:zone ?zone ; pkb:year ?year ; a ?kind .
-  ?kind rdfs:subClassOf pkb:Evidence .
-  OPTIONAL { ?e pkb:ledgerFile ?file }
-  OPTIONAL { ?e pkb:ledgerRow ?row }
-}
-"""
-
-_DIRECT = "SELECT ?e ?v WHERE { ?e <https://w3id.org/policykb/def#zone> ?z ; ?p ?v }"
-_LINKED = "SELECT ?e ?v WHERE { ?e <https://w3id.org/policykb/def#zone> ?z ; ?p1 ?x . ?x ?p2 ?v }"
-_OWN = "SELECT ?s ?v WHERE { ?s ?p ?v }"
-_LINK = "SELECT ?e ?x WHERE { ?e <https://w3id.org/policykb/def#zone> ?z ; ?p1 ?x }"
+_VALUES = "SELECT ?s ?v WHERE { ?s ?p ?v }"
 _CODES = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?c ?code WHERE { { ?c pkb:ledgerCode ?code } UNION { ?c skos:notation ?code FILTER NOT EXISTS { ?c pkb:ledgerCode ?x } } }
 """
-_LABELS = """
+_MEASURES = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?e ?label ?notation WHERE {
-  ?e pkb:zone ?z .
-  OPTIONAL { ?e pkb:item ?item }
-  OPTIONAL { ?e pkb:measure ?m . ?m skos:prefLabel ?ml FILTER (lang(?ml) = "zh") OPTIONAL { ?m skos:notation ?notation } }
-  BIND (COALESCE(?item, ?ml) AS ?label)
-}
+SELECT ?m (SAMPLE(?n) AS ?notation) (SAMPLE(?l) AS ?label) WHERE {
+  ?m a pkb:Measure .
+  OPTIONAL { ?m skos:notation ?n }
+  OPTIONAL { ?m skos:prefLabel ?l FILTER (lang(?l) = "zh") }
+} GROUP BY ?m
 """
 _OBSERVATIONS = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
@@ -73,6 +66,10 @@ SELECT ?obs ?area ?year ?p ?v WHERE {
   OPTIONAL { ?obs ?p ?v . ?p a qb:MeasureProperty }
 }
 """
+_MEASURE_PROPERTY = "SELECT ?column ?property WHERE { ?column <https://w3id.org/policykb/def#measureProperty> ?property }"
+_TYPE, _ZONE, _YEAR = str(RDF.type), str(PKB.zone), str(PKB.year)
+_FILE, _ROW, _ITEM, _MEASURE = str(PKB.ledgerFile), str(PKB.ledgerRow), str(PKB.item), str(PKB.measure)
+EMPTY = frozenset()
 
 
 @dataclass(frozen=True)
@@ -96,6 +93,8 @@ class EvidenceItem:
     ledger_file: str | None
     ledger_row: int | None
     fields: Mapping[str, object] = field(default_factory=dict)
+    claims: frozenset[str] = frozenset()  # fields taken from the row's own claim (not verified in the knowledge base)
+    graph: str | None = None  # the source the item is described in
 
     def fact(self) -> dict:
         return {fact_key(k): v for k, v in self.fields.items()} | {"id": self.id, "kind": self.kind,
@@ -128,28 +127,41 @@ class FactReader:
         self.kb = kb
         self.scheme = scheme
         self.vocabulary = vocabulary or RuleVocabulary.of(kb.ontology, kb.layout.queries / "facts")
-        self._codes = {row.c: str(row.code) for row in kb.query(_CODES)}
-        self._kinds = {cls: code for code, cls in self.vocabulary.kinds.items()}
+        self._codes = {iri: code for iri, code in kb.store.select(_CODES)}
+        self._kinds = {str(cls): code for code, cls in self.vocabulary.kinds.items()}
+        names = {str(prop): name for name, prop in self.vocabulary.properties.items()}
+        self._numeric = {str(self.vocabulary.properties[n]) for n in self.vocabulary.numeric
+                         if n in self.vocabulary.properties} | {str(PKB.count), str(PKB.amount)}
+        # an evidence column that repeats a measure's fact: measure field name → the evidence property
+        self._claim_of = {names[str(prop)]: str(column) for column, prop in kb.store.select(_MEASURE_PROPERTY)
+                          if str(prop) in names and str(column) in names}
 
-    def value(self, term):
-        if isinstance(term, URIRef):
-            return self._codes.get(term, str(term))
-        if isinstance(term, Literal):
-            python = term.toPython()
-            if isinstance(python, (bool, int, Decimal, str)):
-                return python
-            if isinstance(python, float):
-                return Decimal(str(term))
-            return str(term)
-        return str(term)
+    def value(self, raw, prop: str | None = None):
+        """A plain value from the index or a query as a rule reads it: a concept as its code, a number of a
+        numeric property as a Decimal (or int), everything else as it is."""
+        if isinstance(raw, str):
+            code = self._codes.get(raw)
+            if code is not None:
+                return code
+            if prop in self._numeric:
+                try:
+                    number = Decimal(raw)
+                except InvalidOperation:
+                    return raw
+                return number if number.is_finite() else raw
+        if isinstance(raw, float):
+            return Decimal(str(raw))
+        return raw
 
-    def _whole(self, subject, literal, prop: str) -> int:
+    def _whole(self, subject, value, prop: str) -> int:
         """A year as an int; an ill-typed literal (e.g. "2021x"^^xsd:integer) is named by file and line."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
         try:
-            return int(literal)
+            return int(str(value))
         except (TypeError, ValueError):
             file, line = self.kb.locate(subject)
-            raise TurtleSyntaxError(f"{prop}: {str(literal)!r} is not a whole number ({curie(subject)})",
+            raise TurtleSyntaxError(f"{prop}: {str(value)!r} is not a whole number ({curie(URIRef(str(subject)))})",
                                     location=Location(file, line),
                                     hint="write the year as digits, e.g. 2021, and run policykb validate") from None
 
@@ -159,89 +171,145 @@ class FactReader:
                               bool(r.sample and r.sample.toPython()), str(r.province) if r.province else None)
                      for r in rows)
 
-    def read(self, year: int, zones: tuple[ZoneInfo, ...] | None = None) -> FactSet:
+    def read(self, year: int, zones: tuple[ZoneInfo, ...] | None = None, graphs=None) -> FactSet:
+        """The facts of `zones` (default: every zone of the scheme) for a year: their evidence up to it, read
+        from every graph (or only from `graphs`, the graphs known to hold those zones' evidence)."""
         zones = zones if zones is not None else self.zones()
-        wanted = {z.iri for z in zones}
-        base: dict[str, dict] = {}
-        # zones outside the scheme's class are dropped here, not in SPARQL: a class path per evidence row
-        # made the query grow with evidence × zones (tests/benchmarks/RESULTS.md)
-        for r in self.kb.query(_EVIDENCE):
-            kind = self._kinds.get(r.kind)
-            if kind is None or str(r.zone) not in wanted:
-                continue
-            item_year = self._whole(r.e, r.year, "pkb:year")
-            if item_year > year:
-                continue
-            base[str(r.e)] = {"kind": kind, "zone": str(r.zone), "year": item_year,
-                              "file": str(r.file) if r.file else None, "row": int(r.row) if r.row else None}
-        fields: dict[str, dict] = {e: {} for e in base}
-        for path in sorted(self._paths()):
-            for e, v in self._field(path).items():
-                if e in fields:
-                    fields[e][path] = v
-        labels = {}
-        for r in self.kb.query(_LABELS):
-            e = str(r.e)
-            if e in base and e not in labels:
-                labels[e] = " ".join(str(x) for x in (r.notation, r.label) if x) or ""
         items: dict[str, list[EvidenceItem]] = {z.iri: [] for z in zones}
-        for e, b in base.items():
-            items[b["zone"]].append(EvidenceItem(e, b["kind"], b["zone"], b["year"], labels.get(e) or _describe(fields[e]),
-                                                 b["file"], b["row"], fields[e]))
+        fields = self._fields()
+        measures = self._measure_labels()
+        for graph, entries in self.kb.evidence_items(graphs).items():
+            table = entries.props
+            try:
+                zone_at, year_at = table.index(_ZONE), table.index(_YEAR)
+            except ValueError:
+                continue
+            for subject, pairs in entries:
+                zone = year_of = None
+                for i in range(0, len(pairs), 2):
+                    if pairs[i] == zone_at and zone is None:
+                        zone = pairs[i + 1]
+                    elif pairs[i] == year_at and year_of is None:
+                        year_of = pairs[i + 1]
+                if zone not in items or year_of is None:
+                    continue
+                item_year = self._whole(subject, year_of, "pkb:year")
+                if item_year > year:
+                    continue
+                props: dict[str, object] = {}
+                types = []
+                for i in range(0, len(pairs), 2):
+                    prop = table[pairs[i]]
+                    if prop == _TYPE:
+                        types.append(pairs[i + 1])
+                    elif prop not in props:
+                        props[prop] = pairs[i + 1]
+                kind = self._kind(types)
+                if kind is None:
+                    continue
+                values, claims = self._values(props, fields)
+                label = props.get(_ITEM)
+                measure = props.get(_MEASURE)
+                if label is None and measure is not None:
+                    notation, name = measures.get(measure, (None, None))
+                    label = " ".join(str(x) for x in (notation, name) if x) or None
+                row = props.get(_ROW)
+                items[zone].append(EvidenceItem(subject, kind, zone, item_year, str(label) if label else _describe(values),
+                                                props.get(_FILE), row if isinstance(row, int) else None,
+                                                values, claims, graph))
         for zone_items in items.values():
             zone_items.sort(key=lambda i: (i.ledger_file or "", i.ledger_row or 0, i.id))
-        zone_facts = {}
-        derived_zone = {name: self._derived("zone", name) for (of, name) in self.vocabulary.derived if of == "zone"}
-        # the zone's own properties that a rule reads as zone.<field> (e.g. an exclusion on zone.zone_level)
-        for path in self.scheme.fields:
-            link, _, name = path.partition(".")
-            if link == "zone" and name in self.vocabulary.properties and name not in derived_zone:
-                derived_zone[name] = {str(r.s): self.value(r.v)
-                                      for r in self.kb.query(_OWN, {"p": self.vocabulary.properties[name]})}
-        for z in zones:
-            fact = {"id": z.iri, "kind": "zone", "zone": z.iri}
-            for name, values in derived_zone.items():
-                if values.get(z.iri) is not None:
-                    fact[fact_key(f"zone.{name}")] = values[z.iri]
-            zone_facts[z.iri] = fact
+        zone_facts = self._zone_facts(zones)
         return FactSet(zones, {z: tuple(v) for z, v in items.items()}, zone_facts)
+
+    def _kind(self, types: list) -> str | None:
+        for cls in types:
+            kind = self._kinds.get(cls)
+            if kind is not None:
+                return kind
+        return None
 
     def _paths(self) -> set[str]:
         paths = set(self.scheme.fields) | {"measure", "count", "amount", "self_score", "indicator", "item"}
         return paths - (set(BASE_FIELDS) - {"count", "amount"})  # the rest come with every evidence row
 
-    def _field(self, path: str) -> dict[str, object]:
-        parts = path.split(".")
+    def _fields(self) -> list[tuple[str, str | None, dict | None, str | None]]:
+        """Per field a rule reads: (path, the item's own property, else the linked property and the values
+        of the linked resources, and the item's property that may claim the value)."""
         props = self.vocabulary.properties
-        if len(parts) == 1:
-            prop = props.get(path)
-            if prop is None:
-                return {}
-            return {str(r.e): self.value(r.v) for r in self.kb.query(_DIRECT, {"p": prop})}
-        link, name = parts
-        if link not in LINKS:
-            return {}
-        if (link, name) in self.vocabulary.derived:
-            derived = self._derived(link, name)
-            return {str(r.e): derived.get(str(r.x)) for r in self.kb.query(_LINK, {"p1": props[link]})
-                    if derived.get(str(r.x)) is not None}
-        return {str(r.e): self.value(r.v) for r in self.kb.query(_LINKED, {"p1": props[link], "p2": props[name]})}
+        out = []
+        for path in sorted(self._paths()):
+            parts = path.split(".")
+            if len(parts) == 1:
+                if path in props:
+                    out.append((path, str(props[path]), None, None))
+                continue
+            link, name = parts
+            if link not in LINKS or link not in props:
+                continue
+            if (link, name) in self.vocabulary.derived:
+                linked = self._derived(link, name)
+            elif name in props:
+                linked = {s: self.value(v, str(props[name])) for s, v in self.kb.store.select(_VALUES, {"p": props[name]})}
+            else:
+                continue
+            claim = self._claim_of.get(name) if link == "measure" else None
+            out.append((path, str(props[link]), linked, claim))
+        return out
+
+    def _values(self, props: Mapping, fields) -> tuple[dict, frozenset[str]]:
+        values = {}
+        claims = set()
+        for path, prop, linked, claim in fields:
+            raw = props.get(prop)
+            if raw is None:
+                continue
+            if linked is None:
+                values[path] = self.value(raw, prop)
+                continue
+            value = linked.get(raw)
+            if value is None and claim is not None and props.get(claim) is not None:
+                value = self.value(props[claim], claim)
+                claims.add(path)
+            if value is not None:
+                values[path] = value
+        return values, frozenset(claims)
+
+    def _measure_labels(self) -> dict[str, tuple[str | None, str | None]]:
+        return {m: (n, l) for m, n, l in self.kb.store.select(_MEASURES)}
+
+    def _zone_facts(self, zones) -> dict[str, dict]:
+        derived_zone = {name: self._derived("zone", name) for (of, name) in self.vocabulary.derived if of == "zone"}
+        # the zone's own properties that a rule reads as zone.<field> (e.g. an exclusion on zone.zone_level)
+        for path in self.scheme.fields:
+            link, _, name = path.partition(".")
+            if link == "zone" and name in self.vocabulary.properties and name not in derived_zone:
+                prop = self.vocabulary.properties[name]
+                derived_zone[name] = {s: self.value(v, str(prop)) for s, v in self.kb.store.select(_VALUES, {"p": prop})}
+        facts = {}
+        for z in zones:
+            fact = {"id": z.iri, "kind": "zone", "zone": z.iri}
+            for name, values in derived_zone.items():
+                if values.get(z.iri) is not None:
+                    fact[fact_key(f"zone.{name}")] = values[z.iri]
+            facts[z.iri] = fact
+        return facts
 
     def _derived(self, of: str, name: str) -> dict[str, object]:
         fact = self.vocabulary.derived[(of, name)]
         query = parse_query_file(fact.query_file, self.kb.layout.relative(fact.query_file))
-        return {str(r.subject): self.value(r.value) for r in self.kb.query(query.text)}
+        return {subject: self.value(value) for subject, value in self.kb.store.select(query.text)}
 
     # -- observations (formula indicators) --------------------------------------------------------
 
     def observations(self) -> dict[tuple[str, int], dict[str, Decimal]]:
         """Every observation's figures by (area, year) and measure fact name."""
-        names = {prop: name for name, prop in self.vocabulary.properties.items()}
+        names = {str(prop): name for name, prop in self.vocabulary.properties.items()}
         found: dict[tuple[str, int], dict[str, Decimal]] = {}
-        for r in self.kb.query(_OBSERVATIONS):
-            figures = found.setdefault((str(r.area), self._whole(r.obs, r.year, "pkb:refYear")), {})
-            if r.p is not None and r.p in names:
-                figures[names[r.p]] = Decimal(str(r.v))
+        for obs, area, year, prop, value in self.kb.store.select(_OBSERVATIONS):
+            figures = found.setdefault((area, self._whole(obs, year, "pkb:refYear")), {})
+            if prop is not None and prop in names:
+                figures[names[prop]] = Decimal(str(value))
         return found
 
 

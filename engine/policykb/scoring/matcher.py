@@ -21,15 +21,17 @@ import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from ..errors import EngineError
-from ..rules.expr import NEGATED, And, Compare, Field, Node, Not, Offset, Or
+from ..rules.expr import NEGATED, And, Compare, Field, Node, Not, Offset, Or, fields_of
 
 _MARK = "__policykb"  # carried by every fact; only the catch-all rule tests it
 _SEEN = "__seen"
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _counter = itertools.count(1)
+CHUNK = 2000  # distinct facts per state: far below the tens of thousands where the engine's id hash collides
+_KNOWN_MAX = 500_000  # decided combinations kept per matcher
 _lock = threading.Lock()
 
 
@@ -148,6 +150,9 @@ class Matcher:
             raise EngineError(f"durable-rules rejected the compiled ruleset: {exc}",
                               hint="simplify the condition; see rules/README.md for what conditions may say") from None
         self._json = json.dumps({k: v["all"] for k, v in definition.items()}, ensure_ascii=False, default=str)
+        # the fact keys any condition reads: facts equal in these match the same rules
+        self.reads = tuple(sorted({fact_key(f.path) for node in self.rules.values() for f in fields_of(node)}))
+        self._known: dict[tuple, frozenset[str]] = {}
 
     def _action(self, key: str):
         def run(closure):
@@ -190,3 +195,31 @@ class Matcher:
             if key != _SEEN:
                 by_fact[fact].add(key)
         return Match({fact: frozenset(keys) for fact, keys in by_fact.items()})
+
+    def match_many(self, facts: Sequence[Mapping], label: str = "facts") -> list[frozenset[str]]:
+        """Which rules each fact satisfies, in order (see match_keys)."""
+        return self.match_keys([tuple(_hashable(fact.get(k)) for k in self.reads) for fact in facts], label)
+
+    def match_keys(self, keys: Sequence[tuple], label: str = "facts") -> list[frozenset[str]]:
+        """Which rules each fact satisfies, given each fact as the tuple of its values of `self.reads`.
+
+        Facts equal in those fields satisfy the same rules, so each distinct combination is matched once (a
+        quarter of a million evidence rows hold about a thousand), and combinations this matcher has decided
+        before are remembered: the new ones are asserted in states of CHUNK facts."""
+        known = self._known
+        fresh = [key for key in dict.fromkeys(keys) if key not in known]
+        reads = self.reads
+        for start in range(0, len(fresh), CHUNK):
+            chunk = fresh[start:start + CHUNK]
+            combos = [{k: v for k, v in zip(reads, key) if v is not None} | {"id": f"c{n}"}
+                      for n, key in enumerate(chunk)]
+            found = self.match(f"{label}-{start // CHUNK}", combos).by_fact
+            if len(known) + len(chunk) > _KNOWN_MAX:
+                known.clear()
+            for n, key in enumerate(chunk):
+                known[key] = found.get(f"c{n}", frozenset())
+        return [known[key] for key in keys]
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value

@@ -21,6 +21,7 @@ from ..errors import LedgerError, Location, RuleError
 from ..kb.load import KnowledgeBase
 from ..kb.names import norm as _norm
 from ..kb.names import zone_index
+from ..kb.store import OxigraphStore
 from ..ledgers.convert import to_graph
 from ..ledgers.read import Ledger, LedgerRow
 from ..ledgers.vocabulary import Vocabulary
@@ -147,17 +148,21 @@ def run_cases(kb: KnowledgeBase, scheme: Scheme, path: Path, shown: str) -> list
                         hint=f"write `scheme: {scheme.id}` in {shown}, or put the cases in rules/{scheme_id}.tests.yaml")
     vocabulary = Vocabulary(kb)
     zones = zone_index(kb)
-    evidence_graphs = [n for n in kb.store.graph_names() if n.startswith("kb/evidence/")]
-    saved = {name: kb.store.get(name) for name in evidence_graphs}
+    scratch = without_evidence(kb)
     try:
-        for name in evidence_graphs:
-            kb.store.remove(name)
-        return [_run_case(kb, scheme, vocabulary, zones, shown, line, case) for line, case in cases]
+        return [_run_case(scratch, scheme, vocabulary, zones, shown, line, case) for line, case in cases]
     finally:
-        if TEST_GRAPH in kb.store.graph_names():
-            kb.store.remove(TEST_GRAPH)
-        for name, graph in saved.items():
-            kb.store.put(name, graph)
+        scratch.close()
+
+
+def without_evidence(kb: KnowledgeBase) -> KnowledgeBase:
+    """A copy of the knowledge base in memory without its evidence graphs (kb/evidence/), for rule tests."""
+    store = OxigraphStore()
+    manifest = kb.store.manifest()
+    kept = {name: source for name, source in kb.files.items() if not name.startswith("kb/evidence/")}
+    for name in kept:
+        store.put(name, kb.store.graph(name), manifest[name].digest if name in manifest else "")
+    return KnowledgeBase(kb.layout, store, kept)
 
 
 def _run_case(kb, scheme, vocabulary, zones, shown, line, case) -> CaseResult:

@@ -35,7 +35,6 @@ from ..kb.queries import (
     form,
     library,
     prepare,
-    with_dataset,
 )
 from .formats import (
     NotAcceptable,
@@ -120,20 +119,20 @@ class SparqlService:
     def run(self, prepared, bindings: Mapping[str, object] | None = None, *,
             default_graphs: list[str] = (), named_graphs: list[str] = ()) -> Answer:
         """Run a prepared query under the time limit, offline unless SERVICE is allowed, with the row cap."""
-        if default_graphs or named_graphs:
-            prepared = with_dataset(prepared, default_graphs, named_graphs)
         if not self._slots.acquire(timeout=self.settings.timeout or None):
             raise Busy("every query slot is taken")
         try:
             started = time.monotonic()
-            answer = run_guarded(lambda: self._evaluate(prepared, bindings), self.settings.timeout,
+            answer = run_guarded(lambda: self._evaluate(prepared, bindings, default_graphs, named_graphs),
+                                 self.settings.timeout,
                                  allow_network=self.settings.allow_service)
             return replace(answer, seconds=time.monotonic() - started)
         finally:
             self._slots.release()
 
-    def _evaluate(self, prepared, bindings) -> Answer:
-        result = execute(self.kb.store, prepared, bindings, name="query", allow_service=self.settings.allow_service)
+    def _evaluate(self, prepared, bindings, default_graphs=(), named_graphs=()) -> Answer:
+        result = execute(self.kb.store, prepared, bindings, name="query", allow_service=self.settings.allow_service,
+                         default_graphs=default_graphs, named_graphs=named_graphs)
         kind, cap = form(prepared), self.settings.max_rows
         if kind == "ASK":
             return Answer(kind, boolean=bool(result.askAnswer))
