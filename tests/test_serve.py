@@ -817,3 +817,51 @@ def test_the_vocabulary_page_is_mounted_beside_the_endpoint(kb):
     assert "script-src 'self'" in headers["Content-Security-Policy"] and "<script" not in html
     classes = {curie for curie in re.findall(r'<section class="term" id="[^"]*">\s*<h3>([^<]+)</h3>', html)}
     assert {"pkb:Zone", "pkb:Measure", "pkb:inCity"} <= classes
+
+
+# --- the score pages: the ranking, a zone's form, a measure, kept live --------------------------------
+
+def _score_pages():
+    from policykb.cli.servecmds import PAGES
+
+    return PAGES
+
+
+def test_the_score_pages_link_the_ranking_the_zones_and_the_measures(kb):
+    with _serving(kb, _score_pages(), timeout=60, workers=1) as running:
+        status, headers, body = _get(running.url + "scores", {"scheme": "fujian-2021", "year": "2021"})
+        assert status == 200 and headers["Content-Type"].startswith("text/html"), body[:500]
+        page = body.decode("utf-8")
+        # the hand-computed ranking (tests/data/fujian-2021-scores.yaml): xm-c first with 82, fz-b third with 59.6
+        assert re.search(r"<td class=\"num\">1</td><td><a href=\"/scores/zone\?scheme=fujian-2021&amp;year=2021&amp;"
+                         r"zone=xm-c\">样例·厦门丙开发区</a></td><td class=\"num\">82</td>", page)
+        assert re.search(r"<td class=\"num\">3</td><td><a [^>]*zone=fz-b\">样例·福州乙开发区</a></td>"
+                         r"<td class=\"num\">59.6</td>", page)
+        status, _, body = _get(running.url + "scores/zone", {"scheme": "fujian-2021", "year": "2021", "zone": "fz-b"})
+        form = body.decode("utf-8")
+        assert status == 200 and "样例·福州乙开发区" in form and 'href="/scores/measure?scheme=fujian-2021&amp;year=2021&amp;measure=C01"' in form
+        status, _, body = _get(running.url + "scores/measure", {"scheme": "fujian-2021", "year": "2021", "measure": "C01"})
+        assert status == 200 and "样例举措C01" in body.decode("utf-8")
+        status, _, body = _get(running.url + "scores", {"scheme": "fujian-2021", "year": "20x1"})
+        assert status == 400 and b"four digits" in body
+        status, _, body = _get(running.url + "scores/zone", {"scheme": "fujian-2021", "year": "2021", "zone": "fz-bb"})
+        assert status == 400 and b"did you mean" in body
+
+
+def test_the_ranking_stays_live_when_a_ledger_changes(kb_dir):
+    opened = load(Layout.at(kb_dir))
+    try:
+        with _serving(opened, _score_pages(), timeout=120, workers=1, watch_interval=0.2) as running:
+            url = running.url + "scores"
+            first = _get(url, {"scheme": "fujian-2021", "year": "2021"})[2].decode("utf-8")
+            assert re.search(r"zone=fz-b\">样例·福州乙开发区</a></td><td class=\"num\">59.6</td>", first)
+            # fz-b's rows of C01 and C02 become X01, outside the catalogue: B4 12 → 10, total 59.6 → 57.6
+            evidence = kb_dir / "kb" / "evidence" / "sample-2021-fz-b.ttl"
+            text = evidence.read_text(encoding="utf-8")
+            for code in ("c01", "c02"):
+                text = text.replace(f"pkb:measure sample:measure-{code} ;", "pkb:measure sample:measure-x01 ;")
+            evidence.write_text(text, encoding="utf-8")
+            assert _until(lambda: "<td class=\"num\">57.6</td>" in _get(url, {"scheme": "fujian-2021", "year": "2021"})[2]
+                          .decode("utf-8"), 60, 0.2)
+    finally:
+        opened.close()

@@ -10,6 +10,7 @@ from typing import Mapping
 
 from ..kb.glossary import vocabulary
 from ..kb.load import KnowledgeBase
+from ..report.served import measure_view, ranking_view, zone_view
 from ..report.vocabulary import page_html
 from ..serve.service import LOOPBACK, ExtraPage, Settings, make_server
 from .common import command, load_kb
@@ -20,8 +21,12 @@ def vocabulary_page(kb: KnowledgeBase, params: Mapping[str, str]) -> str:
     return page_html(vocabulary(kb))
 
 
-# the pages mounted beside the endpoint (each runs in a worker, under the time limit)
-PAGES = (ExtraPage("/vocabulary", vocabulary_page, "vocabulary"),)
+# the pages mounted beside the endpoint (each runs in a worker, under the time limit); the score pages keep
+# each scheme's scores live in the worker (report.served)
+PAGES = (ExtraPage("/vocabulary", vocabulary_page, "vocabulary"),
+         ExtraPage("/scores", ranking_view, "ranking"),
+         ExtraPage("/scores/zone", zone_view, "a zone's form and trace"),
+         ExtraPage("/scores/measure", measure_view, "a measure and who replicated it"))
 
 
 def _positive(kind):

@@ -85,7 +85,7 @@ def stylesheet(font_file: str | None) -> str:
 
 # ---------------------------------------------------------------------------------------------
 
-def ranking_page(data: Ranking, links: Links, chart: str | None = None) -> str:
+def ranking_page(data: Ranking, links: Links, chart: str | None = None, *, inline: bool = False) -> str:
     cuts = {line.after: line for line in data.lines}
     rows = []
     for n, z in enumerate(data.ranked):
@@ -108,7 +108,7 @@ def ranking_page(data: Ranking, links: Links, chart: str | None = None) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>\n"
             + (("<h2>不参与排名</h2>\n<table id=\"apart\"><thead><tr><th>开发区</th><th>考评分</th><th>原因</th><th>依据</th></tr></thead>"
                 f"<tbody>{apart}</tbody></table>\n") if data.apart else ""))
-    return page(f"{data.scheme_name} {data.year} 排名", body, links, sample=data.sample)
+    return page(f"{data.scheme_name} {data.year} 排名", body, links, sample=data.sample, inline=inline)
 
 
 def form_table(form: Form) -> str:
@@ -172,7 +172,7 @@ class MeasureView:
     replicators: tuple[Replicator, ...]
 
 
-def measure_page(measure: MeasureView, links: Links) -> str:
+def measure_page(measure: MeasureView, links: Links, *, inline: bool = False) -> str:
     rows = "".join(f"<tr><td class=\"num\">{r.rank}</td><td><a href=\"{_e(links.zone(r.code))}\">{_e(r.label)}</a></td>"
                    f"<td class=\"num\">{_e(r.date)}</td><td>{_e(r.where)}</td></tr>" for r in measure.replicators)
     body = (f"<h1>{_e(measure.code)} {_e(measure.name)}</h1>\n"
@@ -180,4 +180,4 @@ def measure_page(measure: MeasureView, links: Links) -> str:
             f"<h2>复制推广的开发区（{len(measure.replicators)}）</h2>\n"
             "<table id=\"replicators\"><thead><tr><th>顺序</th><th>开发区</th><th>日期</th><th>台账</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>")
-    return page(f"{measure.code} {measure.name}", body, links, sample=measure.sample)
+    return page(f"{measure.code} {measure.name}", body, links, sample=measure.sample, inline=inline)
