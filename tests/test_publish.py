@@ -220,7 +220,7 @@ def test_the_trace_of_a_zone_without_data_says_so(cli):
     run = cli("explain", "fz-b", "--scheme", "fujian-2021", "--year", "2030")
     assert run.code == 0, run.err
     assert "no data: no evidence item of the zone is dated 2030" in run.out
-    assert "reward 奖励（不超过100万元）: rank <= 10 — not considered: no evidence item of the zone is dated 2030 (no data)" in run.out
+    assert "reward 每家不超过100万元奖励: rank <= 10 — not considered: no evidence item of the zone is dated 2030 (no data)" in run.out
 
 
 # --- traces -----------------------------------------------------------------------------------

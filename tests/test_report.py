@@ -79,7 +79,7 @@ def _expected_cells(code: str) -> tuple[dict[str, object], set[str]]:
     if self_total is not None:
         cells["E25"] = _n(self_total)
     cells["A26"] = FORM["note"]
-    cells["A27"] = f"排名：第{rank}名（倒数第{22 - rank}名）；结果运用：奖励（不超过100万元）"
+    cells["A27"] = f"排名：第{rank}名（倒数第{22 - rank}名）；结果运用：每家不超过100万元奖励"
     cells["A29"] = "评估人：________________________"
     cells["D29"] = "日期：________________________"
     return cells, merged
@@ -121,7 +121,7 @@ def test_the_pdf_form_reads_as_the_rubric_with_the_scores(cli, tmp_path):
                      "考评依据：样例·福州乙开发区2021", "computedbypolicykb",
                      "+kb/ledgers/sample/sample-2021-fz-b.csvrow27产业平台发展专项资金第1笔×1500000"]:
         assert re.sub(r"\s+", "", expected) in text, expected
-    assert "排名：第3名（倒数第19名）；结果运用：奖励（不超过100万元）" in text
+    assert "排名：第3名（倒数第19名）；结果运用：每家不超过100万元奖励" in text
 
 
 def test_the_html_form_is_one_page_with_the_trace(cli, tmp_path):

@@ -177,6 +177,21 @@ def test_tsv_escapes_tabs_and_newlines(endpoint):
     assert body.decode("utf-8").splitlines() == ["?text", '"a\\tb\\nc \\"d\\""']
 
 
+def test_csv_and_tsv_neutralise_cells_a_spreadsheet_would_run(endpoint):
+    query = """SELECT ?cell WHERE { VALUES ?cell { "=cmd|' /C calc'!A0" "@SUM(A1:A9)" "-5" -5 } }"""
+    status, _, body = _get(endpoint, {"query": query}, "text/csv")
+    assert status == 200
+    assert list(csv.reader(io.StringIO(body.decode("utf-8")))) == [
+        ["cell"], ["'=cmd|' /C calc'!A0"], ["'@SUM(A1:A9)"], ["-5"], ["-5"]]
+    status, _, body = _get(endpoint, {"query": query}, "text/tab-separated-values")
+    assert status == 200  # a spreadsheet strips TSV's quotes, so the apostrophe goes inside them
+    assert body.decode("utf-8").splitlines() == [
+        "?cell", "\"'=cmd|' /C calc'!A0\"", "\"'@SUM(A1:A9)\"", '"-5"',
+        '"-5"^^<http://www.w3.org/2001/XMLSchema#integer>']
+    status, _, body = _get(endpoint, {"query": query}, "application/sparql-results+json")
+    assert json.loads(body)["results"]["bindings"][0]["cell"]["value"] == "=cmd|' /C calc'!A0"  # JSON: as stored
+
+
 def test_ask_and_construct(endpoint):
     assert _wrapper(endpoint, "ASK { ?z pkb:withinFTZArea zone:fj-ftz-pingtan }").queryAndConvert()["boolean"] is True
     construct = "CONSTRUCT { ?z pkb:withinFTZArea ?a } WHERE { ?z pkb:withinFTZArea ?a }"

@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
+from ..spreadsheet import defuse
+
 FORMATS = ("table", "csv", "tsv", "md", "json")
 FOR_PEOPLE = ("table", "md")  # formats people read as they are: prefixed names, percentages, notes
 
@@ -199,19 +201,22 @@ def _json(value: Any, indent: int, depth: int) -> str:
 
 
 def to_csv(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    """CSV with a header line; a cell a spreadsheet would run as a formula gets a leading apostrophe
+    (spreadsheet.defuse: `=cmd|…` is written `'=cmd|…`, a number such as -5 stays a number)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([defuse(c) for c in columns])
     for r in rows:
-        writer.writerow([_cell(r.get(c)) for c in columns])
+        writer.writerow([defuse(_cell(r.get(c))) for c in columns])
     return buffer.getvalue()
 
 
 def to_tsv(rows: Iterable[dict], columns: Sequence[str]) -> str:
     """Tab-separated values with a header line, for pasting into a spreadsheet: a tab or line break
-    inside a cell becomes a space, since TSV has no quoting."""
+    inside a cell becomes a space, since TSV has no quoting, and a cell a spreadsheet would run as a
+    formula gets a leading apostrophe (spreadsheet.defuse)."""
     def clean(text: str) -> str:
-        return text.replace("\r\n", " ").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+        return defuse(text.replace("\r\n", " ").replace("\t", " ").replace("\n", " ").replace("\r", " "))
 
     lines = ["\t".join(clean(c) for c in columns)]
     lines += ["\t".join(clean(_cell(r.get(c))) for c in columns) for r in rows]

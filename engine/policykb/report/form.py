@@ -107,7 +107,7 @@ def standing(zone: ZoneScore) -> str:
         return "不参与排名：自贸试验区范围内开发区不作为评估奖励对象（备注）"
     if zone.no_data:
         return "无当年数据：未参与排名，不奖励、不整改"
-    shown = {"reward": "奖励", "rectify": "限期整改", "none": "无"}.get(zone.outcome, zone.outcome)
+    shown = {"reward": "奖励", "rectify": "整改提升", "none": "无"}.get(zone.outcome, zone.outcome)
     return f"排名：第{zone.rank}名（倒数第{zone.rank_from_bottom}名）；结果运用：{zone.outcome_name or shown}"
 
 

@@ -15,7 +15,7 @@ from ..scoring.explain import inputs_text, text_trace
 from .form import HEADERS, Form, number
 from .ranking import Ranking
 
-OUTCOME_WORDS = {"reward": "奖励", "rectify": "限期整改", "none": "—", "excluded": "不参与排名", "no-data": "无当年数据"}
+OUTCOME_WORDS = {"reward": "奖励", "rectify": "整改提升", "none": "—", "excluded": "不参与排名", "no-data": "无当年数据"}
 
 FONT_FACE = """@font-face { font-family: "PolicyKB CJK"; src: local("Noto Sans SC"), local("Noto Sans CJK SC"),
   url("FONT_FILE") format("opentype"); }"""

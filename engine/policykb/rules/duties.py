@@ -39,6 +39,7 @@ from rdflib import URIRef
 from ..errors import Location, QueryError, RuleError, RuleErrors, UsageError
 from ..kb.layout import Layout
 from ..namespace import expand_iri
+from . import yamlfile
 
 EVERY = ("quarter", "year")
 KEYS = ("id", "name", "source", "kind", "every", "due", "from", "interpretation")
@@ -99,13 +100,7 @@ class Duty:
 def load_duties(path: Path, kinds: dict[str, URIRef], *, shown: str | None = None) -> tuple[Duty, ...]:
     """The duties of a scheme file (none when it has no `duties:`); errors name the file, line and column."""
     shown = shown or str(path)
-    try:
-        root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise RuleError(f"YAML syntax error: {exc.problem or exc.context}",
-                        location=Location(shown, mark.line + 1, mark.column + 1) if mark else Location(shown),
-                        hint="indent with spaces, write `key: value`, and quote text that holds a colon") from None
+    root = yamlfile.load(Path(path), shown)
     if not isinstance(root, yaml.MappingNode):
         raise RuleError("a scheme file is a mapping with the keys scheme: and duties:",
                         location=_at(shown, root) if root is not None else Location(shown),
@@ -196,7 +191,7 @@ def _duty(node: yaml.Node, file: str, kinds: dict[str, URIRef]) -> Duty:
 def _due(file: str, node: yaml.ScalarNode, every: str) -> tuple[int | None, tuple[int, int] | None]:
     value = node.value.strip()
     if every == "quarter":
-        if node.tag != "tag:yaml.org,2002:int" or not value.isdigit() or int(value) > 92:
+        if node.tag != "tag:yaml.org,2002:int" or not re.fullmatch(r"[0-9]{1,2}", value) or int(value) > 92:
             raise RuleError(f"due: {value!r} is not a number of days", location=_at(file, node),
                             hint="a quarterly duty is due a number of days (0 to 92) after the quarter's last day: "
                                  "0 for by the quarter's last day, 15 for within 15 days after it")

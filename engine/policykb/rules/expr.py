@@ -20,6 +20,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">", "in", "not in")
+# Bounds that keep a pasted or generated condition from exhausting the parser (each `(` and `not` is a
+# level of recursion here and in every stage that walks the tree); real conditions use two or three.
+MAX_DEPTH = 20
+MAX_COMPARISONS = 100
+MAX_DIGITS = 15
 NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "in": "not in", "not in": "in"}
 
 
@@ -104,6 +109,9 @@ def _tokens(text: str) -> list[_Tok]:
             raise ExpressionError(f"unexpected character {text[pos]!r}", pos + 1,
                                   "use field names, codes, numbers, quotes, == != < <= > >= in and or not ( ) [ ]")
         kind = match.lastgroup
+        if kind == "number" and sum(c.isdigit() for c in match.group()) > MAX_DIGITS:
+            raise ExpressionError(f"a number of {sum(c.isdigit() for c in match.group()):,} digits is too long",
+                                  pos + 1, f"write a number of at most {MAX_DIGITS} digits, e.g. rank <= 10")
         if kind != "space":
             out.append(_Tok(kind, match.group(), pos + 1))
         pos = match.end()
@@ -117,6 +125,8 @@ class _Parser:
         self.fields = fields
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+        self.comparisons = 0
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -155,15 +165,19 @@ class _Parser:
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def negation(self) -> Node:
-        if self.peek().text == "not":
-            self.take()
-            return Not(self.negation())
-        if self.peek().text == "(":
-            self.take()
-            node = self.disjunction()
+        if self.peek().text not in ("not", "("):
+            return self.comparison()
+        tok = self.take()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(f"more than {MAX_DEPTH} parentheses or `not`s inside one another", tok.column,
+                                  "write the condition more simply: `and` binds before `or`, so "
+                                  "a and b or c needs no parentheses; `not not` cancels out")
+        node = Not(self.negation()) if tok.text == "not" else self.disjunction()
+        if tok.text == "(":
             self.expect(")")
-            return node
-        return self.comparison()
+        self.depth -= 1
+        return node
 
     def field(self) -> Field:
         tok = self.take()
@@ -173,6 +187,11 @@ class _Parser:
         return Field(tok.text, tok.column)
 
     def comparison(self) -> Node:
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise ExpressionError(f"more than {MAX_COMPARISONS} comparisons in one condition", self.peek().column,
+                                  "split the rule: give the indicator several `require` items, or use "
+                                  "`in [a, b, c]` for a list of codes")
         left = self.field()
         # `a - b >= 5` is read as `a >= b + 5`
         shift = None

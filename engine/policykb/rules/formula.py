@@ -28,6 +28,11 @@ REASONS = {
     "division-by-zero": "a divisor is 0",
 }
 WHO = ("zone", "province")
+# Bounds that keep a pasted or generated formula from exhausting the parser and the stages that walk
+# its tree (every parenthesis, unary minus and operator is a level); Zhejiang's formulas use three.
+MAX_DEPTH = 20
+MAX_OPERATORS = 100
+MAX_DIGITS = 15
 
 
 class FormulaError(ValueError):
@@ -98,11 +103,18 @@ def parse(text: str, measures: Mapping[str, object]) -> Formula:
         if not m:
             raise FormulaError(f"unexpected character {text[pos]!r}", pos + 1,
                                "use numbers, + - * / ( ) and terms such as zone.tax_revenue")
+        if m.lastgroup == "num" and sum(c.isdigit() for c in m.group()) > MAX_DIGITS:
+            raise FormulaError(f"a number of {sum(c.isdigit() for c in m.group()):,} digits is too long", pos + 1,
+                               f"write a number of at most {MAX_DIGITS} digits, e.g. * 100")
         if m.lastgroup:
             tokens.append((m.lastgroup, m.group(), pos + 1))
         pos = m.end()
     tokens.append(("end", "", len(text) + 1))
-    state = {"i": 0}
+    operators = [t for t in tokens if t[0] == "op" and t[1] not in "()"]
+    if len(operators) > MAX_OPERATORS:
+        raise FormulaError(f"more than {MAX_OPERATORS} operators in one formula", operators[MAX_OPERATORS][2],
+                           "a formula is a short calculation, e.g. zone.tax_revenue / zone.land_area")
+    state = {"i": 0, "depth": 0}
 
     def peek():
         return tokens[state["i"]]
@@ -128,13 +140,20 @@ def parse(text: str, measures: Mapping[str, object]) -> Formula:
 
     def atom():
         kind, value, column = take()
-        if value == "(":
-            node = expression()
-            if take()[1] != ")":
-                raise FormulaError("a parenthesis is not closed", column, "close every ( with )")
+        if value in ("(", "-"):
+            state["depth"] += 1
+            if state["depth"] > MAX_DEPTH:
+                raise FormulaError(f"more than {MAX_DEPTH} parentheses or minus signs inside one another", column,
+                                   "write the formula more simply, e.g. (zone.import_export / "
+                                   "zone.previous.import_export - 1) * 100")
+            if value == "(":
+                node = expression()
+                if take()[1] != ")":
+                    raise FormulaError("a parenthesis is not closed", column, "close every ( with )")
+            else:
+                node = Binary("-", Number(Decimal(0)), atom())
+            state["depth"] -= 1
             return node
-        if value == "-":
-            return Binary("-", Number(Decimal(0)), atom())
         if kind == "num":
             return Number(Decimal(value))
         if kind == "name":

@@ -74,6 +74,7 @@ class Indicator:
     window: str = "year"
     requires: tuple[Requirement, ...] = ()
     distinct: str | None = None
+    items_per_row: str | None = None  # "count" | "one"; None: "one" with distinct, else "count"
     per_item: Decimal | None = None
     per_amount: PerAmount | None = None
     awards: tuple[Award, ...] = ()
@@ -89,6 +90,13 @@ class Indicator:
     @property
     def is_formula(self) -> bool:
         return self.formula is not None
+
+    def units(self, count) -> Decimal:
+        """How many items a counted row stands for: its count column (数量, 1 when blank) where the rule
+        reads it (`items_per_row: count`, the default without `distinct`), else one: a measure or a
+        platform named once is one thing, whatever 数量 says."""
+        reads_count = (self.items_per_row or ("one" if self.distinct else "count")) == "count"
+        return Decimal(count) if reads_count and count is not None else Decimal(1)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -17,7 +17,7 @@ from rdflib import URIRef
 
 from ..errors import Location, QueryError, RuleError, RuleErrors
 from ..namespace import PKB, expand_iri
-from . import expr, formula
+from . import expr, formula, yamlfile
 from .duties import Duty, parse_duties
 from .model import (
     Award,
@@ -44,28 +44,57 @@ _CODE = re.compile(r"[A-Za-z][\w-]*")
 
 SCHEME_KEYS = ("id", "name", "document", "source", "first_year", "year", "zones", "total", "composite")
 LEVEL_KEYS = ("name", "max", "parent", "source")
-INDICATOR_KEYS = ("name", "parent", "max", "source", "evidence", "window", "require", "distinct", "per_item",
-                  "per_amount", "awards", "tiers", "cap", "interpretation", "formula", "unit", "decimals",
+INDICATOR_KEYS = ("name", "parent", "max", "source", "evidence", "window", "require", "distinct", "items_per_row",
+                  "per_item", "per_amount", "awards", "tiers", "cap", "interpretation", "formula", "unit", "decimals",
                   "order", "weight")
+ITEMS_PER_ROW = ("count", "one")
 AWARD_KEYS = ("id", "name", "when", "points", "requires")
 REQUIRE_KEYS = ("when", "otherwise")
 TOP_KEYS = ("scheme", "levels", "indicators", "exclusion", "ranking", "outcomes", "duties")
 
 
+MAX_LISTED = 50  # problems listed per file; the rest are counted (a pasted file can hold thousands)
+MAX_DIGITS = 15  # a rubric's numbers are like 0.2, 12 and 1000000
+MAX_DECIMALS = 10
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_EXPONENT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)[eE][+-]?\d+")
+
+
 class _Reader:
-    """Walks the composed YAML, collecting every problem with its position."""
+    """Walks the composed YAML, collecting every problem with its position (the first MAX_LISTED)."""
 
     def __init__(self, file: str, vocabulary: RuleVocabulary):
         self.file = file
         self.vocabulary = vocabulary
         self.errors: list[RuleError] = []
+        self.unlisted = 0
         self.fields = vocabulary.field_names()
 
     def at(self, node: yaml.Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
+    @property
+    def full(self) -> bool:
+        return len(self.errors) >= MAX_LISTED
+
+    def add(self, error: RuleError) -> None:
+        if self.full:
+            self.unlisted += 1
+        else:
+            self.errors.append(error)
+
     def error(self, node: yaml.Node, message: str, hint: str) -> None:
-        self.errors.append(RuleError(message, location=self.at(node), hint=hint))
+        self.add(RuleError(message, location=self.at(node), hint=hint))
+
+    def problems(self) -> list[RuleError]:
+        """The problems found, and a last line counting those not listed."""
+        if not self.unlisted:
+            return self.errors
+        return self.errors + [RuleError(
+            f"and {self.unlisted:,} more problem(s), not listed: policykb lists the first {MAX_LISTED} of a file",
+            location=Location(self.file),
+            hint="correct the problems listed and run `policykb rules check` again; thousands of problems usually "
+                 "mean a file pasted into the wrong place or the wrong file")]
 
     def mapping(self, node: yaml.Node, what: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
         if not isinstance(node, yaml.MappingNode):
@@ -76,6 +105,9 @@ class _Reader:
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if allowed and key not in allowed:
+                if self.full:  # counted only: no suggestion is computed for what is not listed
+                    self.unlisted += 1
+                    continue
                 close = difflib.get_close_matches(key, allowed, n=1)
                 self.error(key_node, f"unknown key {key!r} in {what}",
                            (f"did you mean {close[0]!r}? " if close else "") + f"allowed keys: {', '.join(allowed)}")
@@ -101,22 +133,42 @@ class _Reader:
         raw = self.text(node, key)
         if raw is None:
             return None
-        try:
-            value = Decimal(raw)  # from the scalar's own text: 0.2 stays exactly 0.2
-        except InvalidOperation:
-            self.error(node, f"{key}: {raw!r} is not a number", f"write a number, e.g. {key}: 2 or {key}: 0.5")
+        if not _PLAIN_NUMBER.fullmatch(raw):
+            if _EXPONENT.fullmatch(raw):
+                self.error(node, f"{key}: {_short(raw)} is written with an exponent",
+                           f"write the digits, e.g. {key}: 1000000 rather than 1e6")
+            else:
+                self.error(node, f"{key}: {_short(raw)!r} is not a number", f"write a number, e.g. {key}: 2 or {key}: 0.5")
             return None
-        if not value.is_finite() or (positive and value <= 0) or value < 0:
+        digits = sum(c.isdigit() for c in raw)
+        if digits > MAX_DIGITS:
+            self.error(node, f"{key}: a number of {digits:,} digits is too long",
+                       f"write a number of at most {MAX_DIGITS} digits, e.g. {key}: 12")
+            return None
+        value = Decimal(raw)  # from the scalar's own text: 0.2 stays exactly 0.2
+        if (positive and value <= 0) or value < 0:
             self.error(node, f"{key}: {raw} must be a number above 0", f"write e.g. {key}: 1")
             return None
         return value
 
-    def integer(self, node: yaml.Node | None, key: str) -> int | None:
+    def integer(self, node: yaml.Node | None, key: str, *, most: int, example: int) -> int | None:
         raw = self.text(node, key)
         if raw is None:
             return None
-        if not re.fullmatch(r"\d+", raw):
-            self.error(node, f"{key}: {raw!r} is not a whole number", f"write digits, e.g. {key}: 2021")
+        if not re.fullmatch(r"[0-9]+", raw):
+            self.error(node, f"{key}: {_short(raw)!r} is not a whole number", f"write digits, e.g. {key}: {example}")
+            return None
+        if len(raw.lstrip("0")) > len(str(most)) or int(raw) > most:
+            self.error(node, f"{key}: {_short(raw)} is more than {most}", f"write e.g. {key}: {example}")
+            return None
+        return int(raw)
+
+    def year(self, node: yaml.Node | None, key: str) -> int | None:
+        raw = self.text(node, key)
+        if raw is None:
+            return None
+        if not re.fullmatch(r"[0-9]{4}", raw):
+            self.error(node, f"{key}: {_short(raw)!r} is not a year", f"write the year in four digits, e.g. {key}: 2021")
             return None
         return int(raw)
 
@@ -147,14 +199,14 @@ class _Reader:
         try:
             tree = expr.parse(raw, self.fields)
         except expr.ExpressionError as exc:
-            self.errors.append(RuleError(f"{key}: {exc.message}",
+            self.add(RuleError(f"{key}: {exc.message}",
                                          location=Location(self.file, at.line, at.column + shift + exc.column - 1),
                                          hint=exc.hint))
             return None
         for fld in expr.fields_of(tree):
             if self.vocabulary.check_field(fld.path):
                 close = difflib.get_close_matches(fld.path, sorted(self.fields), n=3)
-                self.errors.append(RuleError(
+                self.add(RuleError(
                     f"{key}: unknown field {fld.path!r}",
                     location=Location(self.file, at.line, at.column + shift + fld.column - 1),
                     hint=(f"did you mean {', '.join(close)}? " if close else "")
@@ -169,7 +221,7 @@ class _Reader:
             right = tree.right
             where = Location(self.file, at.line, at.column + shift + tree.left.column - 1)
             if isinstance(right, expr.Field) and tree.op in ("==", "!="):
-                self.errors.append(RuleError(
+                self.add(RuleError(
                     f"`{tree.left.path} {tree.op} {right.path}` compares two fields for equality", location=where,
                     hint="compare a field with a value (e.g. measure.scope == cross); between two fields "
                          "only < <= > >= are possible"))
@@ -179,18 +231,18 @@ class _Reader:
                 words = [v for v in values if isinstance(v, str)]
                 for word in words:
                     if word in self.fields and tree.op not in ("==", "!=", "in", "not in"):
-                        self.errors.append(RuleError(
+                        self.add(RuleError(
                             f"`{tree.left.path} {tree.op} {word}` would compare with the text {word!r}", location=where,
                             hint=f"to compare with the field {word}, write `{tree.left.path} {tree.op} {word} + 0`"))
                     elif self.vocabulary.is_numeric(tree.left.path):
-                        self.errors.append(RuleError(
+                        self.add(RuleError(
                             f"{tree.left.path} is a number, not {word!r}", location=where,
                             hint=f"write a number, e.g. {tree.left.path} {tree.op} 10"))
             if allowed and isinstance(right, expr.Value):
                 values = right.value if isinstance(right.value, tuple) else (right.value,)
                 for value in values:
                     if isinstance(value, str) and value not in allowed:
-                        self.errors.append(RuleError(
+                        self.add(RuleError(
                             f"unknown code {value!r} for {tree.left.path}",
                             location=Location(self.file, at.line, at.column + shift + right.column - 1),
                             hint=f"write one of: {', '.join(sorted(allowed))}"))
@@ -213,35 +265,30 @@ class _Reader:
 def load_scheme(path: Path, vocabulary: RuleVocabulary, *, shown: str | None = None) -> Scheme:
     """Read and check a rule file against a vocabulary; raise RuleError/RuleErrors naming every problem."""
     shown = shown or str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RuleError(f"cannot read the rule file: {exc.strerror}", location=Location(shown),
-                        hint="check the path; scheme files live in rules/") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise RuleError(f"YAML syntax error: {exc.problem or exc.context}",
-                        location=Location(shown, mark.line + 1, mark.column + 1) if mark else Location(shown),
-                        hint="indent with spaces, write `key: value`, and quote text that holds a colon or starts with [ {") from None
+    root = yamlfile.load(Path(path), shown)
     if root is None:
         raise RuleError("the rule file is empty", location=Location(shown),
                         hint="start with `scheme:`; see rules/README.md")
     reader = _Reader(shown, vocabulary)
     scheme = _read(reader, root)
-    if reader.errors:
-        if len(reader.errors) == 1:
-            raise reader.errors[0]
-        raise RuleErrors(reader.errors)
+    problems = reader.problems()
+    if problems:
+        if len(problems) == 1:
+            raise problems[0]
+        raise RuleErrors(problems)
     return scheme
+
+
+def _short(raw: str) -> str:
+    """A value as quoted in a message: a pasted page of digits is cut."""
+    return raw if len(raw) <= 24 else f"{raw[:12]}…"
 
 
 def _read(r: _Reader, root: yaml.Node) -> Scheme | None:
     top = r.mapping(root, "the rule file", TOP_KEYS, ("scheme",))
     head = r.mapping(top["scheme"], "scheme", SCHEME_KEYS, ("id", "name", "source")) if "scheme" in top else {}
     scheme_id = r.text(head.get("id"), "id") or "?"
-    first_year = r.integer(head.get("first_year") or head.get("year"), "first_year") or 0
+    first_year = r.year(head.get("first_year") or head.get("year"), "first_year") or 0
     zones = r.iri(head.get("zones"), "zones") if "zones" in head else PKB.Zone
     total = r.number(head.get("total"), "total") if "total" in head else None
     levels = _levels(r, top.get("levels"))
@@ -251,9 +298,10 @@ def _read(r: _Reader, root: yaml.Node) -> Scheme | None:
         try:
             duties = parse_duties(top["duties"], r.file, r.vocabulary.kinds)
         except RuleErrors as exc:
-            r.errors.extend(exc.errors)
+            for error in exc.errors:
+                r.add(error)
         except RuleError as exc:
-            r.errors.append(exc)
+            r.add(exc)
     if any(i.is_formula for i in indicators) and any(not i.is_formula for i in indicators):
         r.error(top["indicators"], "the scheme mixes formula indicators and evidence indicators",
                 "a scheme scores either evidence (evidence: …) or observations (formula: …); write two schemes")
@@ -340,9 +388,9 @@ def _indicator(r: _Reader, code: str, node: yaml.Node, level_codes: set[str]) ->
                 parsed = formula.parse(raw, r.vocabulary.properties)
             except formula.FormulaError as exc:
                 loc = r.at(spec["formula"])
-                r.errors.append(RuleError(f"formula: {exc.message}",
+                r.add(RuleError(f"formula: {exc.message}",
                                           location=Location(r.file, loc.line, loc.column + exc.column - 1), hint=exc.hint))
-        decimals = r.integer(spec.get("decimals"), "decimals") if "decimals" in spec else 2
+        decimals = r.integer(spec.get("decimals"), "decimals", most=MAX_DECIMALS, example=2) if "decimals" in spec else 2
         return Indicator(**common, formula=parsed, unit=r.text(spec.get("unit"), "unit"),
                          decimals=decimals if decimals is not None else 2,
                          order=r.choice(spec.get("order"), "order", ("descending", "ascending"), "descending"),
@@ -351,7 +399,7 @@ def _indicator(r: _Reader, code: str, node: yaml.Node, level_codes: set[str]) ->
         r.error(node, f"{what} says neither which evidence it counts nor a formula",
                 "add `evidence: <kind>` (e.g. replication) or `formula: …`")
         return None
-    if common["max"] is None:
+    if "max" not in spec:
         r.error(node, f"{what} has no `max`", "write the rubric's maximum points, e.g. max: 12")
     ev_node = spec["evidence"]
     kinds = [r.kind(n) for n in (ev_node.value if isinstance(ev_node, yaml.SequenceNode) else [ev_node])]
@@ -406,8 +454,14 @@ def _indicator(r: _Reader, code: str, node: yaml.Node, level_codes: set[str]) ->
     if distinct and r.vocabulary.check_field(distinct):
         r.error(spec["distinct"], f"{what}: unknown field {distinct!r} in distinct",
                 "write the field that identifies the same item twice, e.g. measure or item")
+    items_per_row = r.choice(spec.get("items_per_row"), "items_per_row", ITEMS_PER_ROW) \
+        if "items_per_row" in spec else None
+    if items_per_row and "per_item" not in spec:
+        r.error(spec["items_per_row"], f"{what}: `items_per_row` goes with `per_item`",
+                "items_per_row says how many items a row stands for, which only per_item points count; remove it")
     return Indicator(**common, evidence=tuple(k for k in kinds if k), requires=tuple(requires),
                      window=r.choice(spec.get("window"), "window", WINDOWS, "year"), distinct=distinct,
+                     items_per_row=items_per_row,
                      per_item=per_item, per_amount=per_amount, awards=awards, tiers=tiers, cap=cap)
 
 
@@ -492,7 +546,7 @@ def _check_sums(r: _Reader, levels, indicators, total, node) -> None:
         got = sum((p[1] for p in parts), Decimal(0))
         if parts and got != lv.max:
             listing = " + ".join(f"{c} {m}" for c, m, _ in parts)
-            r.errors.append(RuleError(f"the maxima under {lv.code} add up to {got}, not its max {lv.max}",
+            r.add(RuleError(f"the maxima under {lv.code} add up to {got}, not its max {lv.max}",
                                       location=lv.location, hint=f"{listing} = {got}; make them add up to {lv.max}"))
     roots = children.get(None, [])
     if total is not None and roots:
@@ -507,8 +561,8 @@ def clause_problems(scheme: Scheme, graph_has, root: Path) -> list[RuleError]:
     """Clauses the scheme cites that the knowledge base does not describe (graph_has: IRI → bool),
     each located at the first line of the rule file (scheme.file, relative to `root`) that cites it."""
     try:
-        lines = (root / scheme.file).read_text(encoding="utf-8").splitlines()
-    except OSError:
+        lines = yamlfile.read_text(root / scheme.file, scheme.file).splitlines()
+    except RuleError:
         lines = []
     problems = []
     for iri in sorted(scheme.clauses(), key=str):

@@ -269,12 +269,8 @@ def score_zone(scheme: Scheme, year: int, zone: ZoneInfo, items, hits: Mapping[s
 
 
 def _units(item: EvidenceItem, indicator: Indicator) -> Decimal:
-    """How many items a row stands for: its count column (1 when blank), except where the indicator
-    counts distinct things (a measure, a platform), each of which counts once."""
-    count = item.fields.get("count")
-    if indicator.distinct or count is None:
-        return Decimal(1)
-    return Decimal(count)
+    """How many items a row stands for: the rule decides (Indicator.units, `items_per_row`)."""
+    return indicator.units(item.fields.get("count"))
 
 
 def _fmt(value: Decimal) -> str:

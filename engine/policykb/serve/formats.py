@@ -18,6 +18,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from ..namespace import bind_prefixes
+from ..spreadsheet import defuse
 
 SPARQL_NS = "http://www.w3.org/2005/sparql-results#"
 RESULT_SET_NS = "http://www.w3.org/2001/sw/DataAccess/tests/result-set#"  # the DAWG result-set vocabulary
@@ -147,12 +148,14 @@ def write_table(fmt: Format, variables: list[str], rows: list[tuple]) -> bytes:
                 if t is not None:
                     _xml_term(ET.SubElement(result, _q("binding"), name=v), t)
         return _xml(root)
+    # CSV and TSV are opened in spreadsheets: a literal that would run as a formula there gets a leading
+    # apostrophe (spreadsheet.defuse), also inside TSV's quotes, which a spreadsheet strips
     if fmt.name == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(variables)
         for row in rows:
-            writer.writerow(["" if t is None else (f"_:{t}" if isinstance(t, BNode) else str(t)) for t in row])
+            writer.writerow(["" if t is None else (f"_:{t}" if isinstance(t, BNode) else defuse(str(t))) for t in row])
         return buffer.getvalue().encode("utf-8")
     if fmt.name == "turtle":
         return _result_set(variables, rows)
@@ -241,12 +244,13 @@ def _xml(root) -> bytes:
 
 
 def tsv_term(term) -> str:
-    """A term in Turtle syntax on one line: <iri>, _:b, "text"@zh, "2021-01-02"^^<…#date>."""
+    """A term in Turtle syntax on one line: <iri>, _:b, "text"@zh, "2021-01-02"^^<…#date>; a literal's
+    text as spreadsheet.defuse leaves it ("'=cmd…" for "=cmd…")."""
     if isinstance(term, URIRef):
         return f"<{term}>"
     if isinstance(term, BNode):
         return f"_:{term}"
-    text = str(term)
+    text = defuse(str(term))
     quoted = '"' + (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
                     .replace("\r", "\\r").replace("\t", "\\t")) + '"'
     if isinstance(term, Literal) and term.language:
