@@ -127,8 +127,14 @@ def test_validate_names_the_rows_of_a_ledger_edited_after_its_import(cli, kb_dir
     assert (f"the ledger {SAMPLE}/{FZ_B}.csv was changed after it was imported (row 6 differs; row 63 is new): the "
             f"evidence in kb/evidence/{FZ_B}.ttl, and the scores and traces drawn from it, still hold the rows as "
             "they were; import it again") in result.err
+    # the trace says so too: its rows are the rows as imported, not what the ledger says now
+    explained = cli("explain", "--scheme", "fujian-2021", "--year", "2021", "fz-b", "--kb", kb_dir)
+    assert explained.code == 0
+    assert f"note: {SAMPLE}/{FZ_B}.csv was changed after it was imported (imported as " in explained.out
     assert cli("import", "--kb", kb_dir, ledger).code == 0
     assert cli("validate", "--kb", kb_dir).code == 0
+    explained = cli("explain", "--scheme", "fujian-2021", "--year", "2021", "fz-b", "--kb", kb_dir)
+    assert "was changed after it was imported" not in explained.out
 
 
 def test_validate_warns_of_a_ledger_deleted_after_its_import(cli, kb_dir):

@@ -865,3 +865,15 @@ def test_the_ranking_stays_live_when_a_ledger_changes(kb_dir):
                           .decode("utf-8"), 60, 0.2)
     finally:
         opened.close()
+
+
+def test_a_library_download_takes_a_zone_by_its_code(server):
+    """Parameters on the page and in download links resolve like `policykb query -p zone=fz-b`."""
+    status, _, body = _get(server.url + "query/zone-replications-in-year",
+                           {"zone": "fz-b", "year": "2021", "format": "csv"})
+    assert status == 200, body
+    rows = _csv(body)
+    assert len(rows) == 1 + 14 and rows[1][0] == "C01"  # fz-b's 14 replication rows of 2021 (as test_queries counts)
+    status, _, body = _get(server.url + "query/zone-replications-in-year", {"zone": "fz-bb", "year": "2021",
+                                                                              "format": "csv"})
+    assert status == 400 and b"did you mean" in body

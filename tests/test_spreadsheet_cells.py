@@ -51,3 +51,20 @@ def test_query_csv_neutralises_formula_cells(cli, tmp_path):
     # JSON carries the values as stored
     data = cli("query", "--file", query, "--format", "json")
     assert [row["cell"] for row in json.loads(data.out)][:2] == ["=cmd|' /C calc'!A0", "@SUM(A1:A9)"]
+
+
+def test_the_form_workbook_keeps_a_formula_looking_text_as_text(tmp_path):
+    """A trace line quoting a ledger cell `=cmd|…` is a text cell in the XLSX form, never a formula."""
+    import io
+
+    from openpyxl import Workbook, load_workbook
+    from policykb.report.xlsx import _put
+
+    book = Workbook()
+    _put(book.active, 1, 1, "=cmd|' /C calc'!A0")
+    _put(book.active, 2, 1, "12")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    sheet = load_workbook(io.BytesIO(buffer.getvalue())).active
+    assert (sheet.cell(1, 1).value, sheet.cell(1, 1).data_type) == ("=cmd|' /C calc'!A0", "s")
+    assert sheet.cell(2, 1).value == "12"

@@ -55,7 +55,7 @@ def form_xlsx(form: Form) -> bytes:
 
     def merged(row: int, first: int, last: int, value, *, font: Font | None = None, align=WRAP) -> None:
         sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
-        cell = sheet.cell(row=row, column=first, value=value)
+        cell = _put(sheet, row, first, value)
         cell.alignment = align
         if font:
             cell.font = font
@@ -76,7 +76,7 @@ def form_xlsx(form: Form) -> bytes:
         values = (row.first, row.second, row.third, _value(row.max), _value(row.self_score), _value(row.audited),
                   row.reason)
         for column, value in enumerate(values, 1):
-            cell = sheet.cell(row=r, column=column, value=value)
+            cell = _put(sheet, r, column, value)
             cell.alignment = CENTRE if column in (1, 4, 5, 6) else WRAP
             cell.border = BOX
             if row.differs and column >= 5:
@@ -109,7 +109,7 @@ def form_xlsx(form: Form) -> bytes:
     trace = book.create_sheet("考评依据")
     trace.column_dimensions["A"].width = 150
     for n, line in enumerate(text_trace(form.trace).rstrip("\n").split("\n"), 1):
-        trace.cell(row=n, column=1, value=line or None).alignment = Alignment(wrap_text=True, vertical="top")
+        _put(trace, n, 1, line or None).alignment = Alignment(wrap_text=True, vertical="top")
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -117,3 +117,12 @@ def form_xlsx(form: Form) -> bytes:
 
 def _text(value: Decimal | None) -> str:
     return format(value.normalize(), "f") if value is not None else "—"
+
+
+def _put(sheet, row: int, column: int, value):
+    """A cell holding `value` as written: a text that starts with `=` (a ledger cell quoted in a trace) stays
+    text, where openpyxl would store it as a formula for the spreadsheet to run."""
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+    return cell

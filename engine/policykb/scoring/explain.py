@@ -127,7 +127,10 @@ def _fact(f: FactRead) -> dict:
 
 
 def _digest(d: FileDigest) -> dict:
-    return {"path": d.path, "sha256": d.sha256}
+    out = {"path": d.path, "sha256": d.sha256}
+    if d.imported is not None:
+        out["imported"] = d.imported  # a ledger's digest when it was imported
+    return out
 
 
 def _inputs(inputs: Inputs, zone: str | None = None) -> dict:
@@ -272,6 +275,11 @@ def inputs_text(inputs: dict) -> list[str]:
              f"  {inputs['rules']['sha256'] or 'not found'}  {inputs['rules']['path']}"]
     for group in ("ledgers", "knowledge_base", "fact_queries"):
         lines += [f"  {d['sha256'] or 'not found'}  {d['path']}" for d in inputs[group]]
+    for d in inputs["ledgers"]:
+        if d.get("imported") and d["imported"] != d["sha256"]:
+            lines.append(f"  note: {d['path']} was {'changed' if d['sha256'] else 'deleted or moved'} after it was "
+                         f"imported (imported as {d['imported']}): the rows above are the rows as imported; import it "
+                         "again to score what it says now (policykb validate names the rows that differ)")
     return lines
 
 

@@ -33,6 +33,8 @@ RESULTS_DIR = "results"  # kb/results/: published results, outputs of scoring an
 # the ledger files of evidence items up to a year
 _LINKED = "SELECT ?e ?x WHERE { ?e ?p ?x ; ?zoneProperty ?zone }"
 _OWN = "SELECT ?v WHERE { ?zone ?p ?v }"
+_IMPORTED = """SELECT ?file ?sha256 WHERE { ?ledger a <https://w3id.org/policykb/def#Ledger> ;
+  <https://w3id.org/policykb/def#ledgerFile> ?file ; <https://w3id.org/policykb/def#sha256> ?sha256 }"""
 _LEDGERS = """SELECT DISTINCT ?zone ?file WHERE {
   ?e <https://w3id.org/policykb/def#zone> ?zone ; <https://w3id.org/policykb/def#ledgerFile> ?file ;
      <https://w3id.org/policykb/def#year> ?y FILTER (?y <= ?year) }"""
@@ -45,6 +47,7 @@ class FileDigest:
     path: str
     sha256: str | None
     role: str  # rules | ledger | knowledge-base | fact-query
+    imported: str | None = None  # a ledger's SHA-256 when it was imported (pkb:Ledger): differs if edited since
 
 
 @dataclass(frozen=True)
@@ -132,10 +135,11 @@ def inputs(kb: KnowledgeBase, evaluation: Evaluation, at: str | None = None) -> 
         if str(r.zone) in zones:
             by_zone.setdefault(str(r.zone), set()).add(str(r.file))
     ledger_names = sorted(set().union(*by_zone.values())) if by_zone else []
+    imported = {str(r.file): str(r.sha256) for r in kb.query(_IMPORTED)}
     ledgers = []
     for name in ledger_names:
         path = resolve(layout, name)
-        ledgers.append(FileDigest(name, digest_of(path) if path else None, "ledger"))
+        ledgers.append(FileDigest(name, digest_of(path) if path else None, "ledger", imported.get(name)))
     kb_files = tuple(FileDigest(name, source.digest or None, "knowledge-base")
                      for name, source in sorted(kb.files.items()) if not is_result_file(name))
     facts_dir = layout.queries / "facts"

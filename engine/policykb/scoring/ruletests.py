@@ -26,6 +26,7 @@ from ..ledgers.convert import to_graph
 from ..ledgers.read import Ledger, LedgerRow
 from ..ledgers.vocabulary import Vocabulary
 from ..namespace import curie
+from ..rules import yamlfile
 from ..rules.model import Scheme
 from .evaluate import evaluate
 
@@ -67,14 +68,9 @@ def load_cases(path: Path, shown: str) -> tuple[str, list[tuple[int, dict]]]:
     `status: no` stays the ledger word `no` rather than YAML's false, `count: 010` stays 010, exactly
     as the cells of a CSV ledger would read.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise RuleError(f"YAML syntax error: {exc.problem}", location=Location(shown, mark.line + 1, mark.column + 1),
-                        hint="indent with spaces and write `key: value`") from None
+    # read like a rule file: within its limits, with mistakes named in the words of rules/README.md
+    root = yamlfile.load(path, shown)
+    data = yaml.SafeLoader("").construct_document(root) if root is not None else None
     if not isinstance(data, dict) or "scheme" not in data or not isinstance(data.get("cases"), list):
         raise RuleError("a test file has `scheme:` and a list of `cases:`", location=Location(shown, 1),
                         hint="see rules/README.md, section Tests")

@@ -20,7 +20,17 @@ from rdflib.term import Identifier
 
 from ..errors import QueryError
 from ..kb.load import KnowledgeBase
-from ..kb.queries import NamedQuery, Prepared, bind, execute, expand_iri, form, library, prepare
+from ..kb.names import indexes
+from ..kb.queries import (
+    NamedQuery,
+    Prepared,
+    bind,
+    execute,
+    expand_iri,
+    form,
+    library,
+    prepare,
+)
 from ..kb.sparql import term_text
 from ..kb.store import graph_name
 from ..kb.terms import to_rdflib
@@ -193,7 +203,7 @@ class PageJob(Job):
         query = self.query or (chosen.text if chosen else "")
         status, answer, found, problem = 200, None, {}, None
         try:
-            bindings = bind(chosen, given) if chosen else None
+            bindings = bind(chosen, given, indexes(ctx.kb)) if chosen else None
             answer = evaluate(ctx, prepare(query, "query"), bindings)
             found = labels(ctx.kb, answer.terms())
         except Exception as exc:  # noqa: BLE001 — shown on the page with the protocol's status
@@ -220,7 +230,7 @@ class LibraryJob(Job):
         if not self.requested or self.requested[-1] == "html":
             return PageJob(chosen.text, chosen.name, self.params).answer(ctx)
         given = {k: v for k, v in self.params if v.strip()}
-        bindings = bind(chosen, given)
+        bindings = bind(chosen, given, indexes(ctx.kb))  # a zone by code or name, as on the command line
         prepared = prepare(chosen.text, f"queries/{chosen.name}.rq")
         fmt = negotiate(form(prepared) in GRAPH_FORMS, self.accept, list(self.requested[-1:]))
         answer = evaluate(ctx, prepared, bindings)
