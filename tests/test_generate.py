@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import statistics
 from collections import Counter
 from decimal import ROUND_FLOOR, Decimal
@@ -215,3 +216,40 @@ def test_the_command_prints_what_it_wrote(cli, tmp_path):
     assert counts == {"zones": 2, "zones inside FTZ areas": len(set(zones.subjects(PKB.withinFTZArea | PKB.overlapsFTZArea))),
                       "measures": len(set(measures.subjects(RDF.type, PKB.Measure))), "ledgers": 2, "ledger rows": rows}
     assert f"wrote {tmp_path / 'kb2'}" in result.err
+
+
+def test_kept_scores_after_one_ledger_changes_equal_a_full_rescore(generated, cli, tmp_path):
+    """On generated data: a Scoreboard that re-scores only the zone whose ledger changed ranks every zone as a
+    full evaluation does (issue 11's incremental re-scoring)."""
+    from policykb.scoring.board import Scoreboard
+    from policykb.scoring.evaluate import evaluate
+
+    work = tmp_path / "kb"
+    shutil.copytree(generated, work)
+    kb = load(Layout.at(work))
+    scheme = scheme_of(kb, "fujian-2021")
+    board = Scoreboard(scheme, 2021, persist=False)
+    assert _ranked(board.update(kb)) == _ranked(evaluate(kb, scheme, 2021))
+    kb.close()
+    # the first generated zone's ledger loses its replication rows, and is imported again in its place
+    ledger = sorted((work / "ledgers").glob("*.csv"))[0]
+    rows = _ledger(ledger)
+    kept = [r for r in rows if r["类型"] != KIND["replication"]]
+    assert len(kept) < len(rows)
+    with open(ledger, "w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    imported = cli("import", "--kb", work, "--replace", ledger)
+    assert imported.code == 0, imported.err
+    changed = load(Layout.at(work))
+    evaluation = board.update(changed)
+    assert len(board.changed) == 1
+    assert _ranked(evaluation) == _ranked(evaluate(changed, scheme, 2021))
+    zone = evaluation.zone(board.changed[0])
+    assert zone.indicator("B4").points == 0 and zone.indicator("B5").points == 0
+    changed.close()
+
+
+def _ranked(evaluation) -> list:
+    return [(z.zone.iri, z.total, z.rank, z.outcome, [i.points for i in z.indicators]) for z in evaluation.zones]

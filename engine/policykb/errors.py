@@ -70,17 +70,24 @@ class TurtleSyntaxError(PolicyKBError):
     kind = "turtle-syntax"
 
 
-class TurtleSyntaxErrors(PolicyKBError):
+class Several(PolicyKBError):
+    """Several problems of one kind, all reported at once: each on its own lines, then what they add up to."""
+
+    def __init__(self, errors: list, summary: str):
+        super().__init__(summary)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join([str(e) for e in self.errors] + [self.message])
+
+
+class TurtleSyntaxErrors(Several):
     """Several Turtle files (or places) that do not parse, all reported at once."""
 
     kind = "turtle-syntax"
 
     def __init__(self, errors: list[TurtleSyntaxError]):
-        super().__init__(f"{len(errors)} Turtle file(s) do not parse")
-        self.errors = errors
-
-    def __str__(self) -> str:
-        return "\n".join([str(e) for e in self.errors] + [self.message])
+        super().__init__(errors, f"{len(errors)} Turtle file(s) do not parse")
 
 
 class LayoutError(PolicyKBError):
@@ -142,17 +149,13 @@ class RuleError(PolicyKBError):
     kind = "rule"
 
 
-class RuleErrors(PolicyKBError):
+class RuleErrors(Several):
     """Several problems found in one rule file; all are reported at once."""
 
     kind = "rule"
 
     def __init__(self, errors: list[RuleError]):
-        super().__init__(f"{len(errors)} problem(s) in rule file")
-        self.errors = errors
-
-    def __str__(self) -> str:
-        return "\n".join([str(e) for e in self.errors] + [self.message])
+        super().__init__(errors, f"{len(errors)} problem(s) in rule file")
 
 
 class LedgerError(PolicyKBError):

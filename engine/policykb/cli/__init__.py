@@ -7,8 +7,19 @@ import sys
 
 from .. import __version__
 from ..errors import PolicyKBError
-from . import (docscmds, documentcmds, gencmds, graphcmds, kbcmds, ledgercmds, publishcmds, querycmds, reportcmds,
-               scorecmds, servecmds)
+from . import (
+    docscmds,
+    documentcmds,
+    gencmds,
+    graphcmds,
+    kbcmds,
+    ledgercmds,
+    publishcmds,
+    querycmds,
+    reportcmds,
+    scorecmds,
+    servecmds,
+)
 from .render import full_width
 
 # Each command module registers its sub-commands on the parser; order is the order of --help.

@@ -25,7 +25,14 @@ from ..report.results import write_atomically
 from ..report.site import build_site
 from ..scoring.evaluate import Evaluation
 from ..scoring.provenance import sources
-from .common import add_format_option, add_scheme_options, command, evaluation_of, load_kb, progress
+from .common import (
+    add_format_option,
+    add_scheme_options,
+    command,
+    evaluation_of,
+    load_kb,
+    progress,
+)
 from .render import emit
 
 FORM_FORMATS = (".xlsx", ".html", ".pdf")

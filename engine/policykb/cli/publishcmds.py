@@ -11,7 +11,14 @@ from ..errors import UsageError
 from ..kb.load import KnowledgeBase, parse_turtle
 from ..namespace import curie
 from ..report.diff import Comparison, compare
-from ..report.results import Result, from_evaluation, from_graph, result_path, to_turtle, write_atomically
+from ..report.results import (
+    Result,
+    from_evaluation,
+    from_graph,
+    result_path,
+    to_turtle,
+    write_atomically,
+)
 from ..rules.reader import clause_problems
 from ..rules.source import rule_texts
 from ..scoring.evaluate import evaluate

@@ -14,7 +14,14 @@ from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
 from ..scoring.provenance import sources
 from ..scoring.ruletests import run_cases, test_file_for
 from ..scoring.schemes import knows, read_scheme, scheme_of
-from .common import add_format_option, add_scheme_options, check_year, command, load_kb, progress
+from .common import (
+    add_format_option,
+    add_scheme_options,
+    check_year,
+    command,
+    load_kb,
+    progress,
+)
 from .render import FOR_PEOPLE, dumps, emit, format_decimal
 
 

@@ -30,12 +30,22 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 
 from ..errors import Location, QueryError, StorageError, UsageError
-from ..namespace import bind_prefixes
-from . import sparql
 from ..namespace import PKB
-from .store import (GRAPH_BASE, MANIFEST_GRAPH, PREFIX_MAP, QUERY_BASE, GraphInfo, Result, check_query, graph_name,
-                    syntax_error, wrap)
-from .terms import plain, to_ox, to_rdflib
+from . import sparql
+from .store import (
+    GRAPH_BASE,
+    MANIFEST_GRAPH,
+    PREFIX_MAP,
+    QUERY_BASE,
+    GraphInfo,
+    Result,
+    check_query,
+    graph_name,
+    rdflib_graph,
+    syntax_error,
+    wrap,
+)
+from .terms import plain, to_ox
 
 TIMEOUT = float(os.environ.get("POLICYKB_STORE_TIMEOUT", "300"))
 MAX_RESPONSE = int(os.environ.get("POLICYKB_STORE_MAX_RESPONSE", str(2 * 2**30)))
@@ -201,13 +211,7 @@ class RemoteStore:
         return (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
 
     def graph(self, name: str) -> Graph:
-        graph = Graph()
-        bind_prefixes(graph)
-        for quad in self.quads(name):
-            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
-        return graph
-
-    get = graph
+        return rdflib_graph(self.quads(name))
 
     def triple_count(self) -> int:
         return sum(info.triples for info in self.manifest().values())

@@ -300,22 +300,7 @@ class OxigraphStore:
 
     def graph(self, name: str) -> Graph:
         """One source's triples as an rdflib Graph (for SHACL and serialisation)."""
-        graph = Graph()
-        bind_prefixes(graph)
-        for quad in self.quads(name):
-            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
-        return graph
-
-    get = graph
-
-    def union(self) -> Graph:
-        """Every source's triples in one rdflib Graph (for whole-knowledge-base SHACL on small stores)."""
-        graph = Graph()
-        bind_prefixes(graph)
-        for name in self.graph_names():
-            for quad in self.quads(name):
-                graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
-        return graph
+        return rdflib_graph(self.quads(name))
 
     def triple_count(self) -> int:
         counted = self.manifest()
@@ -467,6 +452,15 @@ class OxigraphStore:
         """Let go of the database (RocksDB keeps its files locked while a Store object lives)."""
         self.flush()
         self._store = None  # type: ignore[assignment]
+
+
+def rdflib_graph(quads: Iterable) -> Graph:
+    """Quads (or triples) of the store as an rdflib Graph with the project's prefixes."""
+    graph = Graph()
+    bind_prefixes(graph)
+    for quad in quads:
+        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return graph
 
 
 def wrap(answer) -> Result:

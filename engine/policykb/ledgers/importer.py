@@ -21,8 +21,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from ..errors import LedgerError, LedgerErrors, Location
-from ..kb import files
-from ..kb import sync
+from ..kb import files, sync
 from ..kb.layout import Layout
 from ..kb.load import KnowledgeBase, load, parse_turtle
 from ..kb.lock import KBLock

@@ -383,7 +383,11 @@ class Workbook:
 
 def _excel_date(serial: float, date1904: bool):
     """An Excel serial number as a date, a date and time, or a time of day (rounded to the second)."""
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+    from openpyxl.utils.datetime import (
+        CALENDAR_MAC_1904,
+        CALENDAR_WINDOWS_1900,
+        from_excel,
+    )
 
     value = from_excel(serial, CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900)
     if isinstance(value, datetime):

@@ -14,7 +14,15 @@ from ..scoring.provenance import sources
 from .charts import ranking_chart
 from .fonts import subset
 from .form import build_form
-from .pages import Links, MeasureView, Replicator, form_html, measure_page, ranking_page, stylesheet
+from .pages import (
+    Links,
+    MeasureView,
+    Replicator,
+    form_html,
+    measure_page,
+    ranking_page,
+    stylesheet,
+)
 from .ranking import ranking
 from .results import write_atomically
 

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 
 from ..kb.glossary import Concept, Constraint, Example, Term, Vocabulary
-from ..namespace import PREFIXES
 
 COMMAND = "policykb docs vocabulary"
 

@@ -32,8 +32,20 @@ from pathlib import Path
 from .. import __version__
 from ..kb.load import KnowledgeBase
 from ..rules.model import Scheme
-from .evaluate import (EXCLUDED, NO_DATA, REWARD_NONE, Evaluation, IndicatorScore, ZoneScore, evaluate, match_facts,
-                       matcher_for, rank_and_decide, score_zone, subtotals)
+from .evaluate import (
+    EXCLUDED,
+    NO_DATA,
+    REWARD_NONE,
+    Evaluation,
+    IndicatorScore,
+    ZoneScore,
+    evaluate,
+    match_facts,
+    matcher_for,
+    rank_and_decide,
+    score_zone,
+    subtotals,
+)
 from .facts import FactReader, FactSet, ZoneInfo
 
 CACHE_VERSION = 2  # 2: a zone keeps whether it had data for the year (no_data)

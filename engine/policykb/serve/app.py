@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 from urllib.parse import parse_qsl
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib import Namespace
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -29,7 +28,15 @@ from ..errors import QueryError
 from ..kb.queries import expand_iri
 from ..kb.store import QUERY_BASE, graph_id
 from . import page
-from .formats import GRAPH_FORMATS, TABLE_FORMATS, NotAcceptable, accepts_html, content_type, negotiate, write_graph
+from .formats import (
+    GRAPH_FORMATS,
+    TABLE_FORMATS,
+    NotAcceptable,
+    accepts_html,
+    content_type,
+    negotiate,
+    write_graph,
+)
 from .jobs import ExtraPageJob, LibraryJob, PageJob, ResourceJob, SparqlJob
 from .replies import HTML, Reply, error, failure, read_only
 
