@@ -7,6 +7,11 @@ reads and checks every ledger — every cell, the SHACL shapes of the knowledge 
 ledger per zone and year — and reports every problem at once. Only when there is none does it write
 every evidence file of the run, and remove what they replace, in one journaled change (kb.files.commit):
 even `kill -9` leaves either the old files or the new ones, never half of each.
+
+A statistics table (统计表: one row per area and year, ledgers.statistics) is imported the same way, with
+the same guarantees; its observations go to kb/evidence/<table-id>.ttl too, and "one ledger per zone and
+year" is "one table per area and year" for it (a second table for an area and year needs --replace;
+--add, which would give an area two figures for one year, is refused).
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from ..kb.load import KnowledgeBase, load, parse_turtle
 from ..kb.lock import KBLock
 from ..namespace import PKB, curie
 from . import limits
-from .convert import Converted, convert, ledger_id
-from .read import Ledger, read
+from .convert import Converted, ledger_id
+from .read import Ledger
+from .tables import DIMENSIONS, convert_table, read_table, words_of
 from .vocabulary import Vocabulary
 
 
@@ -46,6 +52,7 @@ class ImportResult:
     stored: str = ""  # the ledger file as the evidence records it (pkb:ledgerFile)
     sha256: str = ""
     notes: tuple[str, ...] = ()  # what the reader skipped or assumed, what the import replaced
+    table: str = "ledger"  # "ledger" (evidence items) or "statistics" (observations)
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,7 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
     if not path.is_file():
         raise LedgerError(f"no such ledger file: {path}", location=Location(shown),
                           hint="give the path of a .csv or .xlsx ledger")
-    ledger = read(path, vocabulary, shown)  # refuses a file over the size limit before reading it
+    ledger = read_table(path, vocabulary, shown)  # refuses a file over the size limit before reading it
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
@@ -88,18 +95,22 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
                           hint="give the path of a .csv or .xlsx ledger that you may read") from None
     stored = stored_name(kb.layout, path)
     defaults = {"year": str(year) if year else None, "kind": kind}
-    converted = convert(ledger, vocabulary, ledger_name=stored, defaults=defaults, sha256=digest)
+    converted = convert_table(ledger, vocabulary, ledger_name=stored, defaults=defaults, sha256=digest)
     graph = converted.graph
+    notes = ledger.notes
+    if ledger.table == "statistics" and kind:
+        notes += (f"--kind {kind} does not apply to a statistics table (its rows are figures, not evidence items): ignored",)
+    zone_property, year_property = words_of(ledger, vocabulary).dimensions
     zone_years: dict = {}
     for item in converted.rows:
-        key = (graph.value(item, PKB.zone), int(graph.value(item, PKB.year)))
+        key = (graph.value(item, zone_property), int(graph.value(item, year_property)))
         zone_years[key] = zone_years.get(key, 0) + 1
     lid = ledger_id(path)
     target = kb.layout.kb / "evidence" / f"{lid}.ttl"
     result = ImportResult(
         ledger_id=lid, source=shown, target=target, graph_name=kb.layout.relative(target),
         items=len(converted.rows), zones=tuple(sorted({curie(z) for z, _y in zone_years})),
-        years=tuple(sorted({y for _z, y in zone_years})), stored=stored, sha256=digest, notes=ledger.notes)
+        years=tuple(sorted({y for _z, y in zone_years})), stored=stored, sha256=digest, notes=notes, table=ledger.table)
     return Prepared(result, graph, ledger, converted, zone_years)
 
 
@@ -192,6 +203,8 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
     for item in prepared:
         if item.result.graph_name in kb.store.graph_names():
             data -= kb.store.graph(item.result.graph_name)
+        if item.result.table == "statistics":
+            _drop_observations(data, item.zone_years)  # the same areas and years in other tables: _plan decides
         data += item.graph
     where: dict[str, tuple[Prepared, int]] = {}
     for item in prepared:
@@ -208,7 +221,7 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
         if found is None:
             continue
         item, row = found
-        column = _column_for(violation.path, vocabulary)
+        column = _column_for(violation.path, words_of(item.ledger, vocabulary))
         key = (item.result.source, row, column, violation.message)
         if key in seen:
             continue
@@ -216,6 +229,16 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
         problems.append(item.ledger.problem(row, column, violation.message, "correct the row and import again",
                                             header=item.ledger.header(column, vocabulary) if column else None))
     return problems
+
+
+def _drop_observations(data: Graph, area_years) -> None:
+    """Take out of `data` the observations (and the sources of their figures) of these areas and years."""
+    for obs, area in list(data.subject_objects(PKB.refArea)):
+        year = data.value(obs, PKB.refYear)
+        if year is not None and (URIRef(str(area)), int(year.toPython())) in area_years:
+            for source in list(data.objects(obs, PKB.figureSource)):
+                data.remove((source, None, None))
+            data.remove((obs, None, None))
 
 
 def _expand(focus: str) -> str:
@@ -270,25 +293,30 @@ class _Held:
     evidence: Path
     file: str | None = None
     zone_years: dict = field(default_factory=dict)  # (zone, year) → items
+    table: str = "ledger"  # or "statistics": its items are observations
 
 
 _HELD = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 SELECT ?item ?file ?zone ?year WHERE {
-  ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year .
+  { ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year }
+  UNION { ?item pkb:ledgerRow ?row ; pkb:refArea ?zone ; pkb:refYear ?year }
   OPTIONAL { ?item pkb:ledgerFile ?file }
 }"""
+# the items of an import: …/evidence/<ledger-id>/r<row> of a ledger, …/observation/<table-id>/r<row> of a table
+_ITEM_FOLDERS = {"/evidence/": "ledger", "/observation/": "statistics"}
 
 
 def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
-    """The imported ledgers by id, read from the evidence items (…/evidence/<ledger-id>/r<row>)."""
+    """The imported ledgers and statistics tables by id, read from their items."""
     held: dict[str, _Held] = {}
     for row in kb.query(_HELD):
         iri = str(row.item)
-        if "/evidence/" not in iri:
+        folder = next((f for f in _ITEM_FOLDERS if f in iri), None)
+        if folder is None:
             continue
-        lid = unquote(iri.rsplit("/evidence/", 1)[1].rsplit("/", 1)[0])
-        entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl"))
+        lid = unquote(iri.rsplit(folder, 1)[1].rsplit("/", 1)[0])
+        entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl", table=_ITEM_FOLDERS[folder]))
         entry.file = entry.file or (str(row.file) if row.file is not None else None)
         key = (URIRef(str(row.zone)), int(row.year.toPython()))
         entry.zone_years[key] = entry.zone_years.get(key, 0) + 1
@@ -329,25 +357,39 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
             for other in held.values():
                 if other.ledger_id != lid:
                     kept_before |= {(other.ledger_id, zy) for zy in same.zone_years if zy in other.zone_years}
+        statistics = item.result.table == "statistics"
         for other in prepared[:index]:
-            overlap = set(other.zone_years) & set(item.zone_years)
-            if overlap and not add:
+            overlap = set(other.zone_years) & set(item.zone_years) if other.result.table == item.result.table else set()
+            if overlap and statistics:
+                problems.append(LedgerError(
+                    f"this table and {other.result.source} both give the figures of {_zone_years(kb, overlap)}; a "
+                    "statistics table has one row per area and year, and so does the knowledge base", location=where,
+                    hint="import the one whose figures are right (or merge them into one table)"))
+            elif overlap and not add:
                 problems.append(LedgerError(
                     f"this ledger and {other.result.source} both hold {_zone_years(kb, overlap)}; an office keeps one "
                     "ledger per zone and year", location=where,
                     hint="merge them into one ledger, or give --add to import both (the rows of both then count)"))
         for other in held.values():
-            if other.ledger_id == lid or other.ledger_id in running:
+            if other.ledger_id == lid or other.ledger_id in running or other.table != item.result.table:
                 continue
             overlap = {zy for zy in item.zone_years if zy in other.zone_years and (other.ledger_id, zy) not in kept_before}
             if not overlap:
                 continue
             shown = f"{other.file or other.ledger_id} ({kb.layout.relative(other.evidence)})"
-            if add:
+            if statistics and not replace:
+                problems.append(LedgerError(
+                    f"the figures of {_zone_years(kb, overlap)} already come from another statistics table: {shown}; "
+                    "the knowledge base keeps one observation per area and year", location=where,
+                    hint="give --replace if this table's figures take the place of that table's for these areas and "
+                         "years (they are removed from it)" + ("; --add cannot keep two sets of figures for one area "
+                                                               "and year" if add else "")))
+            elif add:
                 notes.setdefault(lid, []).append(f"added beside {shown} for {_zone_years(kb, overlap)}")
             elif replace:
                 removals.setdefault(other.ledger_id, set()).update(overlap)
-                notes.setdefault(lid, []).append(f"replaces {shown} for {_zone_years(kb, {z: other.zone_years[z] for z in overlap})}")
+                replaced = overlap if statistics else {z: other.zone_years[z] for z in overlap}  # a table: one row each
+                notes.setdefault(lid, []).append(f"replaces {shown} for {_zone_years(kb, replaced)}")
             else:
                 counted = {z: other.zone_years[z] for z in overlap}
                 problems.append(LedgerError(
@@ -358,7 +400,7 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
                          "both then count)"))
     if problems:
         raise LedgerErrors(problems, limit=limits.MAX_ERRORS)
-    changes = [files.FileChange(p.result.target, _turtle(p.graph, p.result.stored)) for p in prepared]
+    changes = [files.FileChange(p.result.target, _turtle(p.graph, p.result.stored, p.result.table)) for p in prepared]
     for lid, zone_years in sorted(removals.items()):
         changes.append(_without(held[lid], zone_years))
     return changes, notes
@@ -366,6 +408,15 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
 
 def _empty(kb: KnowledgeBase, item: Prepared, same: _Held | None) -> LedgerError:
     where = Location(item.result.source)
+    if item.result.table == "statistics":
+        if same is not None and same.zone_years:
+            return LedgerError(
+                f"the table has no rows, and importing it would delete the figures its earlier import holds: "
+                f"{_zone_years(kb, same.zone_years)} in {kb.layout.relative(same.evidence)}", location=where,
+                hint="check that you picked the right file and that its rows are on the sheet that is read; to remove "
+                     f"those figures on purpose, delete {kb.layout.relative(same.evidence)}")
+        return LedgerError("the table has no rows below its header: nothing to import", location=where,
+                           hint="fill in one row per area and year below the header row (see kb/ledgers/statistics-template.xlsx)")
     if same is not None and same.zone_years:
         return LedgerError(
             f"the ledger has no rows, and importing it would delete the evidence its earlier import holds: "
@@ -382,11 +433,14 @@ def _without(held: _Held, zone_years: set) -> files.FileChange:
     if set(held.zone_years) <= zone_years:
         return files.FileChange(held.evidence, None)
     graph = parse_turtle(held.evidence, held.evidence.name)
+    zone_property, year_property = DIMENSIONS[held.table]
     for item in list(graph.subjects(PKB.ledgerRow)):
-        zone, year = graph.value(item, PKB.zone), graph.value(item, PKB.year)
+        zone, year = graph.value(item, zone_property), graph.value(item, year_property)
         if (URIRef(str(zone)), int(year.toPython())) in zone_years:
+            for source in list(graph.objects(item, PKB.figureSource)):
+                graph.remove((source, None, None))
             graph.remove((item, None, None))
-    return files.FileChange(held.evidence, _turtle(graph, held.file or held.ledger_id))
+    return files.FileChange(held.evidence, _turtle(graph, held.file or held.ledger_id, held.table))
 
 
 def _zone_years(kb: KnowledgeBase, zone_years) -> str:
@@ -399,9 +453,10 @@ def _zone_years(kb: KnowledgeBase, zone_years) -> str:
     return ", ".join(parts)
 
 
-def _turtle(graph: Graph, stored: str) -> bytes:
-    header = (f"# Evidence imported by `policykb import` from the ledger {stored}.\n"
-              f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n")
+def _turtle(graph: Graph, stored: str, table: str = "ledger") -> bytes:
+    what, source = ("Observations", "statistics table") if table == "statistics" else ("Evidence", "ledger")
+    header = (f"# {what} imported by `policykb import` from the {source} {stored}.\n"
+              f"# Do not edit: change the {source} and import it again (the import replaces this file).\n\n")
     return (header + graph.serialize(format="turtle")).encode("utf-8")
 
 
