@@ -185,6 +185,20 @@ def number_text(text: str, what: str, example: str) -> str:
     return cleaned
 
 
+def decimal_cell(text: str, what: str, example: str, hint: str, negative_hint: str) -> Decimal:
+    """A cell that holds a number not below 0, read strictly (see number_text); BadCell otherwise."""
+    cleaned = number_text(text, what, example)
+    try:
+        number = Decimal(cleaned) if cleaned else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise BadCell(f"{_cut(text)!r} is not a number", hint)
+    if number < 0:
+        raise BadCell(f"{text} is negative", negative_hint)
+    return number
+
+
 def _convert(text: str, column: Column, vocabulary: Vocabulary, ledger: Ledger, this_year: int):
     kind = column.datatype
     if kind == "kind":
@@ -233,17 +247,8 @@ def _convert(text: str, column: Column, vocabulary: Vocabulary, ledger: Ledger, 
     if kind == "decimal":
         amount = column.name == "amount"
         what, example = ("the amount in yuan", "1500000") if amount else ("the number", "2.5")
-        cleaned = number_text(text, what, example)
-        try:
-            number = Decimal(cleaned) if cleaned else None
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            hint = "write the amount in yuan as digits, e.g. 1500000 (not 150万)" if amount else "write a number, e.g. 2.5"
-            raise BadCell(f"{_cut(text)!r} is not a number", hint)
-        if number < 0:
-            raise BadCell(f"{text} is negative", "write a number not below 0")
-        return Literal(number, datatype=XSD.decimal)
+        hint = "write the amount in yuan as digits, e.g. 1500000 (not 150万)" if amount else "write a number, e.g. 2.5"
+        return Literal(decimal_cell(text, what, example, hint, "write a number not below 0"), datatype=XSD.decimal)
     if kind == "date":
         return Literal(parse_date(text), datatype=XSD.date)
     return Literal(text)

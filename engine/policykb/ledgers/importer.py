@@ -406,25 +406,25 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
     return changes, notes
 
 
+# how the messages about an empty file name each kind of table, what it holds and what a row is
+_EMPTY_WORDS = {"ledger": ("ledger", "the evidence", "that evidence", "one row per evidence item", "template.xlsx"),
+                "statistics": ("table", "the figures", "those figures", "one row per area and year",
+                               "statistics-template.xlsx")}
+
+
 def _empty(kb: KnowledgeBase, item: Prepared, same: _Held | None) -> LedgerError:
     where = Location(item.result.source)
-    if item.result.table == "statistics":
-        if same is not None and same.zone_years:
-            return LedgerError(
-                f"the table has no rows, and importing it would delete the figures its earlier import holds: "
-                f"{_zone_years(kb, same.zone_years)} in {kb.layout.relative(same.evidence)}", location=where,
-                hint="check that you picked the right file and that its rows are on the sheet that is read; to remove "
-                     f"those figures on purpose, delete {kb.layout.relative(same.evidence)}")
-        return LedgerError("the table has no rows below its header: nothing to import", location=where,
-                           hint="fill in one row per area and year below the header row (see kb/ledgers/statistics-template.xlsx)")
+    table, held, those, rows, template = _EMPTY_WORDS[item.result.table]
     if same is not None and same.zone_years:
+        # a statistics table has one row per area and year: no counts
+        zone_years = set(same.zone_years) if item.result.table == "statistics" else same.zone_years
         return LedgerError(
-            f"the ledger has no rows, and importing it would delete the evidence its earlier import holds: "
-            f"{_zone_years(kb, same.zone_years)} in {kb.layout.relative(same.evidence)}", location=where,
+            f"the {table} has no rows, and importing it would delete {held} its earlier import holds: "
+            f"{_zone_years(kb, zone_years)} in {kb.layout.relative(same.evidence)}", location=where,
             hint="check that you picked the right file and that its rows are on the sheet that is read; to remove "
-                 f"that evidence on purpose, delete {kb.layout.relative(same.evidence)}")
-    return LedgerError("the ledger has no rows below its header: nothing to import", location=where,
-                       hint="fill in one row per evidence item below the header row (see kb/ledgers/template.xlsx)")
+                 f"{those} on purpose, delete {kb.layout.relative(same.evidence)}")
+    return LedgerError(f"the {table} has no rows below its header: nothing to import", location=where,
+                       hint=f"fill in {rows} below the header row (see kb/ledgers/{template})")
 
 
 def _without(held: _Held, zone_years: set) -> files.FileChange:

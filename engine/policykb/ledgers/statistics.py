@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import quote
@@ -29,9 +29,9 @@ from rdflib.namespace import RDF, RDFS, XSD
 from ..errors import LedgerError, Location
 from ..kb.names import norm
 from ..namespace import BASE, PKB, QB, bind_prefixes, curie
-from .convert import BadCell, Converted, ledger_id, number_text
+from .convert import BadCell, Converted, decimal_cell, ledger_id, number_text
 from .read import Ledger
-from .units import Conversion, Inexact, exact, plain, split_unit
+from .units import Conversion, Inexact, decimal_literal, exact, split_unit
 from .units import convert as convert_unit
 from .vocabulary import FIRST_YEAR, Column, StatisticsVocabulary
 
@@ -247,16 +247,7 @@ def _year(text: str, this_year: int) -> int:
 
 
 def _number(text: str, what: str, example: str) -> Decimal:
-    cleaned = number_text(text, what, example)
-    try:
-        number = Decimal(cleaned) if cleaned else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise BadCell(f"{text!r} is not a number", f"write {what} in digits, e.g. {example}")
-    if number < 0:
-        raise BadCell(f"{text} is negative", f"write {what}, not below 0")
-    return number
+    return decimal_cell(text, what, example, f"write {what} in digits, e.g. {example}", f"write {what}, not below 0")
 
 
 def _rate(text: str) -> Decimal:
@@ -371,7 +362,7 @@ def _graph(graph: Graph, ledger: Ledger, vocabulary: StatisticsVocabulary, rows:
 
 def _add_figure(graph: Graph, obs: URIRef, figure: _Figure, ledger: Ledger, conversion: Conversion, sample: bool) -> None:
     prop = figure.column.prop
-    graph.add((obs, prop, Literal(figure.value, datatype=XSD.decimal)))
+    graph.add((obs, prop, decimal_literal(figure.value)))
     source = URIRef(f"{obs}/{curie(prop).split(':', 1)[1]}")
     graph.add((obs, PKB.figureSource, source))
     graph.add((source, RDF.type, PKB.FigureSource))
@@ -379,10 +370,10 @@ def _add_figure(graph: Graph, obs: URIRef, figure: _Figure, ledger: Ledger, conv
     graph.add((source, PKB.columnHeader, Literal(ledger.headers[figure.column.name])))
     if figure.column.name in ledger.letters:
         graph.add((source, PKB.columnLetter, Literal(ledger.letters[figure.column.name])))
-    graph.add((source, PKB.valueAsWritten, Literal(plain(figure.written), datatype=XSD.decimal)))
+    graph.add((source, PKB.valueAsWritten, decimal_literal(figure.written)))
     graph.add((source, PKB.unitAsWritten, conversion.written.iri))
-    graph.add((source, PKB.conversionFactor, Literal(exact(conversion.factor), datatype=XSD.decimal)))
+    graph.add((source, PKB.conversionFactor, decimal_literal(exact(conversion.factor))))
     if figure.rate is not None:
-        graph.add((source, PKB.exchangeRate, Literal(plain(figure.rate), datatype=XSD.decimal)))
+        graph.add((source, PKB.exchangeRate, decimal_literal(figure.rate)))
     if sample:
         graph.add((source, PKB.sampleData, Literal(True)))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import SKOS
+from rdflib.namespace import SKOS, XSD
 
 from ..namespace import PKB
 
@@ -147,6 +147,12 @@ def exact(value: Fraction) -> Decimal:
 def plain(number: Decimal) -> Decimal:
     """A decimal without exponent or trailing zeros: 6E+4 → 60000, 1.500 → 1.5."""
     return Decimal(format(number.normalize(), "f")) if number else Decimal(0)
+
+
+def decimal_literal(number: Decimal) -> Literal:
+    """An xsd:decimal in its canonical form (60000.0, 9.876), the form Turtle gives it back in."""
+    text = format(plain(number), "f")
+    return Literal(text if "." in text else text + ".0", datatype=XSD.decimal)
 
 
 def convert(value: Decimal, conversion: Conversion, rate: Decimal | None = None) -> Decimal:

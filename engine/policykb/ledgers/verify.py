@@ -23,8 +23,10 @@ from .vocabulary import Vocabulary
 
 _LEDGERS = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
-SELECT ?ledger ?file ?sha256 WHERE { ?ledger a pkb:Ledger ; pkb:ledgerFile ?file ; pkb:sha256 ?sha256 }
-ORDER BY ?file"""
+SELECT ?ledger ?file ?sha256 ?table WHERE {
+  ?ledger a pkb:Ledger ; pkb:ledgerFile ?file ; pkb:sha256 ?sha256 .
+  OPTIONAL { ?ledger a ?table FILTER (?table = <http://purl.org/linked-data/cube#DataSet>) }
+} ORDER BY ?file"""
 _ITEMS = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 SELECT ?item ?row ?p ?o WHERE { ?item pkb:fromLedger ?ledger ; pkb:ledgerRow ?row ; ?p ?o }"""
@@ -49,17 +51,19 @@ def ledger_changes(kb: KnowledgeBase) -> list[Violation]:
         file, line = kb.locate(ledger)
         common = dict(focus=curie(ledger), path="pkb:sha256", file=file, line=line, shape="ledger digest",
                       check="ledger")
+        # a statistics table is a data set of observations: say so, and "figures" for its evidence
+        kind, held, stay = ("statistics table", "figures", "stay") if row.table is not None else ("ledger", "evidence", "stays")
         if not path.is_file():
             found.append(Violation(
-                message=f"the ledger {stored} was deleted or moved after it was imported; its evidence stays in "
+                message=f"the {kind} {stored} was deleted or moved after it was imported; its {held} {stay} in "
                         f"{file}, but its rows can no longer be checked against it: put the file back, or import it "
                         "again from where it is now", severity="Warning", **common))
             continue
         if hashlib.sha256(path.read_bytes()).hexdigest() == str(row.sha256):
             continue
         found.append(Violation(
-            message=f"the ledger {stored} was changed after it was imported ({_what_changed(kb, ledger, stored)}): "
-                    f"the evidence in {file}, and the scores and traces drawn from it, still hold the rows as they "
+            message=f"the {kind} {stored} was changed after it was imported ({_what_changed(kb, ledger, stored)}): "
+                    f"the {held} in {file}, and the scores and traces drawn from it, still hold the rows as they "
                     f"were; import it again (policykb import --kb DIR {stored}, with the --year or --kind it was "
                     "imported with), or undo the change", severity="Violation", **common))
     return found
