@@ -201,3 +201,19 @@ def _column(sqref: str) -> int:
     for char in letters:
         number = number * 26 + ord(char) - 64
     return number
+
+
+def test_ledgers_of_different_kinds_for_one_zone_and_year_are_two_ledgers(cli, kb_dir):
+    """The Zhejiang office's ledger of reports received and a zone's replication table (附件3) both hold
+    zj-a 2022, with different kinds of evidence: the table is imported beside the reports, no option needed."""
+    (kb_dir / "kb" / "evidence" / "sample-2022-zj-a.ttl").unlink()  # as if the table had not been imported
+    table = kb_dir / SAMPLE / "sample-2022-zj-a.csv"
+    result = cli("import", "--kb", kb_dir, "--year", "2022", "--kind", "replication", table)
+    assert result.code == 0, result.err
+    assert "added beside" not in result.err and "replaces" not in result.err
+    assert len(set(evidence(kb_dir, "sample-2022-zj-a").subjects(PKB.ledgerRow, None))) == 6
+    reports = kb_dir / "kb" / "ledgers" / "zj-a-reports-2022.csv"  # but a second ledger of reports is one too many
+    reports.write_text("联动创新区名称,年度,类型,季度,报送日期\nzj-a,2022,季度推进情况,4,2022-12-28\n", encoding="utf-8")
+    refused = cli("import", "--kb", kb_dir, reports)
+    assert refused.code == 1 and "样例·杭州甲联动创新区 2022 (7 items) already has a ledger: " \
+        "kb/ledgers/sample/sample-2022-zj-reports.csv" in refused.err

@@ -173,6 +173,11 @@ def test_explain_names_the_table_row_and_column_of_each_figure_with_its_unit_and
 
 
 def test_explain_on_the_bundled_knowledge_base_shows_the_sample_tables_conversions(cli):
+    data = json.loads(cli("explain", "zj-b", "--scheme", "zhejiang-2022", "--year", "2022", "--format", "json").out)
+    inputs = {d["path"]: d["sha256"] for d in data["inputs"]["ledgers"]}
+    for table in SAMPLE_TABLES:  # the tables its figures came from are inputs of the trace, with their digests
+        path = bundled_root() / SAMPLE / table
+        assert inputs[f"{SAMPLE}/{table}"] == hashlib.sha256(path.read_bytes()).hexdigest()
     text = cli("explain", "zj-b", "--scheme", "zhejiang-2022", "--year", "2022").out
     assert ("    from kb/ledgers/sample/sample-2022-zj-statistics.xlsx row 3, column C 税收（亿元）: "
             "9.876 亿元 × 10000 = 98760 万元") in text

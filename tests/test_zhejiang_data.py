@@ -293,4 +293,4 @@ def test_report_commands_have_help(capsys, command):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
     assert done.value.code == 0
-    assert "--format {table,csv,json}" in capsys.readouterr().out
+    assert "--format {table,csv,tsv,md,json}" in capsys.readouterr().out

@@ -181,7 +181,7 @@ def test_query_lists_a_zones_organisation(cli):
                                              "（三）样例·临空经济领域“一事一议”申请赋权"}
 
 
-def test_query_zone_parameter_must_be_an_iri(cli):
+def test_query_zone_parameter_must_name_a_zone(cli):
     result = cli("query", "linkage-zone-organisation", "--param", "zone=sample:zone-zj-a> } UNION { ?s ?p ?o } #")
     assert result.code == 1
-    assert "must be an IRI" in result.err
+    assert "parameter zone: no zone 'sample:zone-zj-a> } UNION { ?s ?p ?o } #' in the knowledge base" in result.err

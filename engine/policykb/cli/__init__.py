@@ -7,10 +7,13 @@ import sys
 
 from .. import __version__
 from ..errors import PolicyKBError
-from . import graphcmds, kbcmds, ledgercmds, querycmds, reportcmds, scorecmds, servecmds
+from . import (docscmds, documentcmds, gencmds, graphcmds, kbcmds, ledgercmds, publishcmds, querycmds, reportcmds,
+               scorecmds, servecmds)
+from .render import full_width
 
 # Each command module registers its sub-commands on the parser; order is the order of --help.
-COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, querycmds, graphcmds, reportcmds, servecmds]
+COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, publishcmds, querycmds, graphcmds, reportcmds, documentcmds,
+                   docscmds, servecmds, gencmds]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with full_width(getattr(args, "wide", False)):
+            return int(args.handler(args) or 0)
     except PolicyKBError as exc:
         print(f"policykb: {exc}" if not exc.location else str(exc), file=sys.stderr)
         return exc.exit_code

@@ -1,7 +1,7 @@
 """`policykb measures | coverage | gaps | diffusion | centrality`: answers from the replication graph.
 
 Each command loads the knowledge base, builds the networkx graph (policykb.graph) and prints rows as a
-table, CSV or JSON; JSON carries the full structure (IRIs, evidence rows, proof paths).
+table, CSV, TSV, Markdown or JSON; JSON carries the full structure (IRIs, evidence rows, proof paths).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ..analysis.graph import PEERS, Ref, ReplicationGraph
 from .common import add_format_option, command, load_kb
-from .render import emit
+from .render import FOR_PEOPLE, emit
 
 _ZONE_HELP = "the zone: prefixed name (sample:zone-fz-b), IRI, local name, code (fz-b) or Chinese label"
 
@@ -74,8 +74,8 @@ def _graph(args) -> ReplicationGraph:
 
 
 def _percent(value: Decimal | None, fmt: str):
-    """Shares print as percentages in a table and as exact ratios (0.3514) in CSV and JSON."""
-    if fmt != "table" or value is None:
+    """Shares print as percentages in a table or Markdown and as exact ratios (0.3514) in CSV, TSV and JSON."""
+    if fmt not in FOR_PEOPLE or value is None:
         return value
     return f"{(value * 100).quantize(Decimal('0.1'))}%"
 
@@ -89,7 +89,7 @@ def _names(refs: tuple[Ref, ...]) -> str:
 
 
 def _note(text: str, fmt: str) -> None:
-    if fmt == "table":
+    if fmt in FOR_PEOPLE:
         print(text, file=sys.stderr)
 
 

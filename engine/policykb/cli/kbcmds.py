@@ -54,9 +54,9 @@ def cmd_validate(args) -> int:
     errors = [v for v in violations if v.severity == "Violation"]
     if args.format == "json":
         sys.stdout.write(dumps([v.__dict__ for v in violations]) + "\n")
-    elif args.format == "csv":
+    elif args.format != "table":
         emit([v.__dict__ for v in violations],
-             ["severity", "file", "line", "focus", "focus_label", "path", "value", "message", "shape"], "csv")
+             ["severity", "file", "line", "focus", "focus_label", "path", "value", "message", "shape"], args.format)
     else:
         for v in violations:
             print(str(v), file=sys.stderr)

@@ -5,7 +5,6 @@ Both print rows as a table, CSV or JSON; JSON keeps lists as lists and dates as 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
 from dataclasses import asdict
@@ -21,8 +20,8 @@ from ..namespace import curie
 from ..rules.duties import load_duties, scheme_file
 from ..scoring.duties import DONE, DUE, LATE, OVERDUE, duty_status
 from ..scoring.schemes import vocabulary_of
-from .common import add_format_option, command, load_kb
-from .render import emit
+from .common import add_format_option, command, iso_day, load_kb
+from .render import FOR_PEOPLE, emit
 
 _ZONE_HELP = "the zone: prefixed name (sample:zone-zj-c), IRI, local name, code (zj-c) or Chinese label"
 _SEPARATOR = "、"  # the query joins zone and measure names with it
@@ -46,16 +45,9 @@ def register(sub) -> None:
                 "clause makes responsible; reports come from the evidence ledgers (类型, 季度, 日期).")
     p.add_argument("--scheme", required=True, metavar="SCHEME", help="the scheme, e.g. zhejiang-2022")
     p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the year the reports are for")
-    p.add_argument("--as-of", type=_day, metavar="YYYY-MM-DD", help="the day to judge by (default: today)")
+    p.add_argument("--as-of", type=iso_day, metavar="YYYY-MM-DD", help="the day to judge by (default: today)")
     p.add_argument("--zone", metavar="ZONE", help="only this zone (" + _ZONE_HELP + ")")
     add_format_option(p)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2022-12-31") from None
 
 
 def _zone(kb: KnowledgeBase, text: str) -> URIRef:
@@ -69,7 +61,7 @@ def _zone(kb: KnowledgeBase, text: str) -> URIRef:
 
 
 def _note(text: str, fmt: str) -> None:
-    if fmt == "table":
+    if fmt in FOR_PEOPLE:
         print(text, file=sys.stderr)
 
 

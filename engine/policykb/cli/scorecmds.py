@@ -11,10 +11,11 @@ from ..rules.duties import scheme_file
 from ..rules.reader import clause_problems
 from ..scoring.board import Scoreboard
 from ..scoring.explain import scores_table, text_trace, trace_graph, zone_trace
+from ..scoring.provenance import sources
 from ..scoring.ruletests import run_cases, test_file_for
 from ..scoring.schemes import knows, read_scheme, scheme_of
-from .common import add_format_option, command, load_kb, progress
-from .render import dumps, emit, format_decimal
+from .common import add_format_option, add_scheme_options, check_year, command, load_kb, progress
+from .render import FOR_PEOPLE, dumps, emit, format_decimal
 
 
 def register(sub) -> None:
@@ -23,7 +24,7 @@ def register(sub) -> None:
                 "first-level subtotals, total, rank, and outcome (reward, rectify, none, excluded). Formula "
                 "schemes (zhejiang-2022) print each indicator's value and its rank. Every number can be traced "
                 "with `policykb explain`.")
-    _scheme_options(p)
+    add_scheme_options(p)
     p.add_argument("--zone", metavar="ZONE", help="print only this zone's row (the ranking is still over all zones)")
     add_format_option(p)
 
@@ -34,7 +35,7 @@ def register(sub) -> None:
                 "sum, the exclusion, the rank and the outcome. --format json gives the same as data; --format "
                 "turtle gives it as PROV-O, which loads into the knowledge base (see queries/zone-score-trace.rq).")
     p.add_argument("zone", metavar="ZONE", help="zone id (fz-b), prefixed name (sample:zone-fz-b), IRI or Chinese name")
-    _scheme_options(p)
+    add_scheme_options(p)
     add_format_option(p, choices=("table", "json", "turtle"))
 
     p = command(sub, "test", cmd_test, "run the rule test cases (rules/*.tests.yaml)",
@@ -57,19 +58,12 @@ def register(sub) -> None:
     q.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year")
 
 
-def _scheme_options(p) -> None:
-    p.add_argument("--scheme", required=True, metavar="SCHEME", help="the scheme: a file rules/SCHEME.yaml, e.g. fujian-2021")
-    p.add_argument("--year", type=int, required=True, metavar="YEAR", help="the evaluation year, e.g. 2021")
-
-
 def _scoreboard(args) -> tuple[KnowledgeBase, Scoreboard]:
     """The knowledge base and the scheme's scores for the year: kept scores where their inputs are unchanged,
     the other zones scored again (scoring.board)."""
     kb = load_kb(args)
     scheme = scheme_of(kb, args.scheme)
-    if scheme.first_year and args.year < scheme.first_year:
-        raise UsageError(f"the scheme {scheme.id} applies from {scheme.first_year}, not {args.year}",
-                         hint=f"give --year {scheme.first_year} or later")
+    check_year(scheme, args.year)
     board = Scoreboard(scheme, args.year)
     board.update(kb, progress=lambda zones: progress(zones, "scoring"))
     return kb, board
@@ -92,14 +86,14 @@ def cmd_score(args) -> int:
         line.update(row["indicators"])
         line.update(row.get("subtotals", {}))
         line.update({"total": row["total"], "rank": row["rank"], "outcome": row["outcome"],
-                     "eligible": row["eligible"], "sample": row["sample"]})
+                     "eligible": row["eligible"], "sample": row["sample"], "self_total": row.get("self_total")})
         flat.append(line)
     levels = [lv.code for lv in result.scheme.levels if not lv.parent]
     columns = ["zone", "label"] + codes + levels + ["total", "rank", "outcome"]
-    if args.format == "csv":
-        columns += ["eligible", "sample"]
+    if args.format in ("csv", "tsv"):
+        columns += ["self_total", "eligible", "sample"]
     emit(flat, columns, args.format)
-    if args.format == "table" and any(r["sample"] for r in rows):
+    if args.format in FOR_PEOPLE and any(r["sample"] for r in rows):
         print("sample data: these zones and their evidence are invented to exercise the rules", file=sys.stderr)
     return 0
 
@@ -120,12 +114,13 @@ def cmd_explain(args) -> int:
         raise UsageError(f"{args.zone} is not scored under {result.scheme.id}",
                          hint=f"the scheme scores zones of class {result.scheme.zones}")
     zone = board.trace(kb, wanted)
+    found = sources(kb, result, zones=[zone])
     if args.format == "turtle":
-        sys.stdout.write(trace_graph(result, [zone]).serialize(format="turtle"))
+        sys.stdout.write(trace_graph(result, [zone], found).serialize(format="turtle"))
     elif args.format == "json":
-        sys.stdout.write(dumps(zone_trace(result, zone)) + "\n")
+        sys.stdout.write(dumps(zone_trace(result, zone, found)) + "\n")
     else:
-        sys.stdout.write(text_trace(zone_trace(result, zone)))
+        sys.stdout.write(text_trace(zone_trace(result, zone, found)))
     return 0
 
 

@@ -64,23 +64,25 @@ class Entries(list):
 
 def items_of(quads: Iterable) -> Entries:
     """The evidence items among a graph's quads (or triples): subjects with a pkb:zone, all their statements."""
+    quads = quads if isinstance(quads, list) else list(quads)
+    zoned = {q.subject.value for q in quads if q.predicate.value == _ZONE and isinstance(q.subject, ox.NamedNode)}
     props: dict[str, int] = {}
     found: dict[str, list] = {}
-    zoned: set[str] = set()
+    literal, named = ox.Literal, ox.NamedNode
     for quad in quads:
         subject = quad.subject
-        if not isinstance(subject, ox.NamedNode):
-            continue
         key = subject.value
-        predicate = quad.predicate.value
-        if predicate == _ZONE:
-            zoned.add(key)
-        number = props.setdefault(predicate, len(props))
-        pairs = found.setdefault(key, [])
+        if key not in zoned or not isinstance(subject, named):
+            continue
+        number = props.setdefault(quad.predicate.value, len(props))
+        pairs = found.get(key)
+        if pairs is None:
+            pairs = found[key] = []
+        obj = quad.object
         pairs.append(number)
-        pairs.append(value_of(quad.object))
-    table = list(props)
-    return Entries(table, sorted(((s, found[s]) for s in zoned), key=lambda item: item[0]))
+        pairs.append(value_of(obj) if isinstance(obj, literal) else obj.value if isinstance(obj, named)
+                     else "_:" + obj.value)
+    return Entries(list(props), sorted(found.items()))
 
 
 def zones_in(entries: Entries) -> list[str]:

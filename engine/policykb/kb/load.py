@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from ..errors import Location, StorageError, TurtleSyntaxError, UsageError
@@ -180,7 +181,16 @@ def _open_store(layout: Layout, scan: sync.Scan, store: Store, lock: KBLock, pro
     if todo:
         lock.acquire(exclusive=True, doing=doing or "bring the store in step with the files")
         todo = sync.plan(sync.scan(layout).sources, store.manifest(), store.graph_names())
-        sync.apply(store, todo, fresh=not store.manifest(), progress=progress)
+
+        def indexed(source: sync.Source, triples) -> None:  # from the local file: no round trip to a server
+            if not index.has(source.digest):
+                if triples is None:
+                    triples = ox.parse(path=str(source.path), format=ox.RdfFormat.TURTLE,
+                                       base_iri=source.path.resolve().as_uri())
+                index.write(source.digest, items_of(triples))
+
+        sync.apply(store, todo, fresh=not store.manifest(), progress=progress, on_loaded=indexed)
+        index.flush()
     return KnowledgeBase(layout, store, _sources(scan, store), index)
 
 

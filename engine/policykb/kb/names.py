@@ -7,14 +7,27 @@ Ledgers, query parameters and the command line all resolve names here, with the 
 from __future__ import annotations
 
 import difflib
+import functools
+from typing import Callable
 
 from rdflib import URIRef
 
 from ..namespace import ORG, PKB, curie
 from .load import KnowledgeBase
 
-# a property whose range is one of these classes takes cells that name a resource of the class
-NAMED_CLASSES = {PKB.Zone: "zone", PKB.Measure: "measure", PKB.PolicyDocument: "document", ORG.Organization: "unit"}
+# a property whose range is one of these classes takes cells that name a resource of the class, and a
+# query parameter of one of these types (`# param: zone (zone): …`) takes a name of one
+NAMED_CLASSES = {PKB.Zone: "zone", PKB.Measure: "measure", PKB.PolicyDocument: "document", ORG.Organization: "unit",
+                 PKB.AdministrativeArea: "place"}
+
+# how each kind may be named, for hints
+HOW_TO_NAME = {
+    "zone": "its prefixed name (sample:zone-fz-b), its code (fz-b) or its full Chinese name (样例·福州乙开发区)",
+    "measure": "its prefixed name (sample:measure-c01), its code (C01) or its full Chinese name",
+    "document": "its prefixed name (doc:mz-2017-33), its number (闽政〔2017〕33号) or its full title",
+    "unit": "its prefixed name (unit:fj-drc) or its full Chinese name (福建省发展和改革委员会)",
+    "place": "its prefixed name (place:fuzhou) or its Chinese name (福州市)",
+}
 
 _NAMES = """
 PREFIX pkb:  <https://w3id.org/policykb/def#>
@@ -33,29 +46,39 @@ def zone_index(kb: KnowledgeBase) -> NameIndex:
     return NameIndex(kb, "zone")
 
 
+def indexes(kb: KnowledgeBase) -> Callable[[str], NameIndex]:
+    """The name index of each kind ("zone", "measure", …), each built the first time it is asked for."""
+    return functools.lru_cache(maxsize=None)(lambda what: NameIndex(kb, what))
+
+
 class NameIndex:
-    """Finds a zone, measure, document or unit by IRI, prefixed name, local name, code, number or label."""
+    """Finds a zone, measure, document, unit or place by IRI, prefixed name, local name, code, number or label."""
 
     def __init__(self, kb: KnowledgeBase, what: str):
         self.what = what
         self.words: dict[str, set[URIRef]] = {}
-        self.spelt: dict[str, str] = {}  # a compared word → as the knowledge base spells it (C09, not c09)
+        self.spelled: dict[str, str] = {}  # a normalised word as the knowledge base spells it, for suggestions
         cls = next(c for c, kind in NAMED_CLASSES.items() if kind == what)
         for row in kb.query(_NAMES, {"class": cls}):
             thing = URIRef(str(row.thing))
-            keys = {str(row.word), curie(thing), str(thing).rstrip("/").rsplit("/", 1)[-1]}
+            keys = {str(row.word), str(thing), curie(thing), str(thing).rstrip("/").rsplit("/", 1)[-1]}
             for key in keys:
-                self.words.setdefault(norm(key), set()).add(thing)
-                self.spelt.setdefault(norm(key), key.strip())
+                word = norm(key)
+                self.words.setdefault(word, set()).add(thing)
+                self.spelled[word] = min(self.spelled.get(word, key.strip()), key.strip())
 
     def find(self, text: str) -> tuple[URIRef | None, list[str]]:
         """The resource named by `text`, or None with the closest names as suggestions."""
+        text = text.strip()
+        if text.startswith("<") and text.endswith(">"):  # an IRI written as in SPARQL or Turtle
+            text = text[1:-1]
         hits = self.words.get(norm(text), set())
         if len(hits) == 1:
             return next(iter(hits)), []
         if len(hits) > 1:
             return None, sorted(curie(h) for h in hits)
-        return None, [self.spelt[w] for w in difflib.get_close_matches(norm(text), list(self.words), n=3, cutoff=0.6)]
+        close = difflib.get_close_matches(norm(text), sorted(self.words), n=3, cutoff=0.6)
+        return None, [self.spelled[word] for word in close]
 
 
 def norm(text: str) -> str:

@@ -4,11 +4,16 @@ Each .rq file starts with a header of comment lines:
 
     # title: Catalogue documents with their item counts
     # answers: which batch documents make up a catalogue, with number, issuer, year and count.
-    # param: zone (iri, required): the zone, as zone:… or a full IRI
+    # param: zone (zone, required): the zone, e.g. sample:zone-fz-b, fz-b or 样例·福州乙开发区
     # param: year (integer, optional): the evaluation year
 
-Parameters are bound as RDF terms through rdflib's initBindings, never pasted into the query text,
-so a value holding quotes, braces or `}` `;` cannot change the query.
+Parameter types: iri; zone, measure, unit, document and place, which take the resource's IRI, prefixed
+name, code or full Chinese name (resolved by kb.names with the ledgers' rules and did-you-mean hints);
+string, a plain literal, which equals a language-tagged label only through STR() — or string@zh (any
+language tag), bound with that tag so that it equals "福州市"@zh itself; integer, decimal, date, boolean.
+
+Parameters are bound as RDF terms (a VALUES block written by kb.sparql), never pasted into the query
+text as the user wrote them, so a value holding quotes, braces or `}` `;` cannot change the query.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
@@ -28,11 +33,14 @@ from rdflib.namespace import XSD
 from ..errors import Location, QueryError, ServiceRefused, UnknownGraph, UpdateRefused  # noqa: F401 (re-exported)
 from ..namespace import PREFIXES, curie, expand_iri  # noqa: F401 (re-exported)
 from . import sparql
+from .names import HOW_TO_NAME, NAMED_CLASSES, NameIndex, norm
 from .store import PREFIX_MAP, QUERY_BASE, check_query, graph_id, syntax_error
 
-PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
+RESOURCE_TYPES = tuple(NAMED_CLASSES.values())  # zone, measure, document, unit, place: named as people name them
+PARAM_TYPES = ("iri", *RESOURCE_TYPES, "string", "integer", "decimal", "date", "boolean")
 _HEADER = re.compile(r"^#\s*(title|answers|param|message|path|severity):\s*(.*)$")
-_PARAM = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>\w+)(?:,\s*(?P<req>required|optional))?\)\s*(?::|—|-)?\s*(?P<doc>.*)$")
+_PARAM = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?P<type>\w+(?:@[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*)?)"
+                    r"(?:,\s*(?P<req>required|optional))?\)\s*(?::|—|-)?\s*(?P<doc>.*)$")
 
 
 _NUMERIC_OR_BOOLEAN = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.boolean, XSD.int, XSD.long,
@@ -113,16 +121,22 @@ def _parse_query_file(resolved: str, mtime_ns: int, size: int, shown: str) -> Na
             severity = value.capitalize()
         elif key == "param":
             pm = _PARAM.match(value)
-            if not pm or pm.group("type") not in PARAM_TYPES:
+            if not pm or not _known_type(pm.group("type")):
                 raise QueryError(
                     f"malformed parameter declaration: {value!r}",
                     location=Location(shown, number),
-                    hint=f"write '# param: NAME (TYPE, required|optional): what it is', TYPE one of {', '.join(PARAM_TYPES)}",
+                    hint=f"write '# param: NAME (TYPE, required|optional): what it is', TYPE one of "
+                         f"{', '.join(PARAM_TYPES)} (a string compared with labels: string@zh)",
                 )
             params.append(Param(pm.group("name"), pm.group("type"), pm.group("req") != "optional", pm.group("doc")))
     check_syntax(text, shown)
     stem = path.stem
     return NamedQuery(stem, path, title or stem, answers, tuple(params), text, message, prop, severity)
+
+
+def _known_type(kind: str) -> bool:
+    base, _, language = kind.partition("@")
+    return base in PARAM_TYPES and (not language or base == "string")
 
 
 def check_syntax(text: str, name: str = "<query>") -> None:
@@ -164,8 +178,11 @@ def library(queries_dir: Path) -> dict[str, NamedQuery]:
     return found
 
 
-def bind(query: NamedQuery, raw: Mapping[str, str]) -> dict[str, object]:
-    """Turn `--param key=value` strings into RDF terms of the declared types."""
+def bind(query: NamedQuery, raw: Mapping[str, str], names: Callable[[str], NameIndex] | None = None) -> dict[str, object]:
+    """Turn `--param key=value` strings into RDF terms of the declared types.
+
+    `names` (kb.names.indexes(kb)) resolves zones, measures, units, documents and places by code or name;
+    without it those parameters take an IRI or prefixed name only."""
     declared = {p.name: p for p in query.params}
     unknown = sorted(set(raw) - set(declared))
     if unknown:
@@ -178,16 +195,20 @@ def bind(query: NamedQuery, raw: Mapping[str, str]) -> dict[str, object]:
                 raise QueryError(f"query {query.name} needs the parameter {param.name} ({param.type})",
                                  hint=f"add --param {param.name}=VALUE: {param.doc}")
             continue
-        bindings[param.name] = term(raw[param.name], param.type, param.name)
+        bindings[param.name] = term(raw[param.name], param.type, param.name, names)
     return bindings
 
 
-def term(value: str, kind: str, name: str = "value"):
+def term(value: str, kind: str, name: str = "value", names: Callable[[str], NameIndex] | None = None):
     """One parameter value as an RDF term; refuses values that are not of the type."""
-    if kind == "iri":
+    if kind == "iri" or (kind in RESOURCE_TYPES and names is None):
         return expand_iri(value, name)
+    if kind in RESOURCE_TYPES:
+        return _resource(value, kind, name, names(kind))
     if kind == "string":
         return Literal(value)
+    if kind.startswith("string@"):
+        return Literal(value, lang=kind.partition("@")[2])
     if kind == "integer":
         if not re.fullmatch(r"[+-]?\d+", value.strip()):
             raise QueryError(f"parameter {name} must be a whole number, not {value!r}", hint=f"write {name}=2021")
@@ -207,6 +228,19 @@ def term(value: str, kind: str, name: str = "value"):
             raise QueryError(f"parameter {name} must be true or false, not {value!r}")
         return Literal(value.lower() == "true", datatype=XSD.boolean)
     raise QueryError(f"unknown parameter type {kind}")
+
+
+def _resource(value: str, kind: str, name: str, index: NameIndex) -> URIRef:
+    """The zone, measure, unit, document or place that `value` names, or an error with the closest names."""
+    found, close = index.find(value)
+    if found is not None:
+        return found
+    if len(index.words.get(norm(value), ())) > 1:
+        raise QueryError(f"parameter {name}: {value!r} names more than one {kind}: {', '.join(close)}",
+                         hint=f"write the prefixed name of the {kind} you mean")
+    suggestion = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    raise QueryError(f"parameter {name}: no {kind} {value!r} in the knowledge base",
+                     hint=f"{suggestion}write the {kind}'s IRI, {HOW_TO_NAME[kind]}")
 
 
 def run(store, query, bindings: Mapping[str, object] | None = None):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
@@ -364,44 +366,66 @@ class OxigraphStore:
         self._names = None
         return triples
 
-    def bulk_load_sources(self, sources: Iterable, *, chunk_bytes: int = 64 * 2**20,
+    def bulk_load_sources(self, sources: Iterable, *, chunk_bytes: int = 32 * 2**20,
                           on_loaded: Callable | None = None, on_error: Callable | None = None) -> None:
         """Load many files into an empty store, fast: each file is parsed and written as N-Quads into a
-        buffer that is bulk-loaded (without transactions) a chunk at a time; a file's manifest entry is
-        written only once its chunk is in. `sources` yield (name, path, digest, base); on_loaded(name, quads)
-        gets each file's parsed quads, on_error(name, data, SyntaxError) each file that does not parse."""
+        buffer that is bulk-loaded (without transactions) a chunk at a time, by a second thread while this one
+        parses the next chunk (pyoxigraph lets go of the interpreter while it loads); a file's manifest entry
+        is written only once its chunk is in. `sources` yield (name, path, digest, base); on_loaded(name,
+        triples) gets each file's parsed triples, on_error(name, data, SyntaxError) each file that does not
+        parse."""
         self._writable()
+        chunks: queue.Queue = queue.Queue(maxsize=1)
+        failure: list[BaseException] = []
+
+        def loader() -> None:
+            while True:
+                chunk = chunks.get()
+                if chunk is None:
+                    return
+                data, entries = chunk
+                try:
+                    if not failure:
+                        if data:
+                            self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+                        for name, digest, triples in entries:
+                            self._remember(name, digest, triples)
+                except BaseException as exc:  # handed back to the caller's thread
+                    failure.append(exc)
+
+        worker = threading.Thread(target=loader, name="policykb-bulk-load", daemon=True)
+        worker.start()
         buffer = io.BytesIO()
         pending: list[tuple[str, str, int]] = []
-
-        def flush() -> None:
-            if buffer.tell():
-                self._store.bulk_load(buffer.getvalue(), format=ox.RdfFormat.N_QUADS)
-            for name, digest, triples in pending:
-                self._remember(name, digest, triples)
-            buffer.seek(0)
-            buffer.truncate()
-            pending.clear()
-
-        for name, path, digest, base in sources:
-            graph = _ox_named(GRAPH_BASE + name)
-            data = Path(path).read_bytes()
-            try:
-                quads = [ox.Quad(q.subject, q.predicate, q.object, graph)
-                         for q in ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=base)]
-            except (SyntaxError, UnicodeDecodeError) as exc:
-                if on_error is None:
-                    raise
-                on_error(name, data, exc)
-                continue
-            ox.serialize(quads, buffer, format=ox.RdfFormat.N_QUADS)
-            pending.append((name, digest, len(quads)))
-            if on_loaded is not None:
-                on_loaded(name, quads)
-            if buffer.tell() >= chunk_bytes:
-                flush()
-        flush()
+        try:
+            for name, path, digest, base in sources:
+                if failure:
+                    break
+                data = Path(path).read_bytes()
+                try:
+                    triples = list(ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=base))
+                except (SyntaxError, UnicodeDecodeError) as exc:
+                    if on_error is None:
+                        raise
+                    on_error(name, data, exc)
+                    continue
+                # N-Triples ends every statement, and only statements, with " .\n" (a newline inside a literal
+                # is written \n), so naming the graph on each line turns them into N-Quads
+                lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+                buffer.write(lines.replace(b" .\n", f" <{GRAPH_BASE}{name}> .\n".encode("utf-8")))
+                pending.append((name, digest, len(set(triples))))  # a triple stated twice is one triple
+                if on_loaded is not None:
+                    on_loaded(name, triples)
+                if buffer.tell() >= chunk_bytes:
+                    chunks.put((buffer.getvalue(), pending))
+                    buffer, pending = io.BytesIO(), []
+            chunks.put((buffer.getvalue(), pending))
+        finally:
+            chunks.put(None)
+            worker.join()
         self._names = None
+        if failure:
+            raise failure[0]
 
     def put(self, name: str, graph: Graph, digest: str = "") -> None:
         """Replace graph `name` with the triples of an rdflib Graph (scratch stores, rule tests)."""

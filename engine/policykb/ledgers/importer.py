@@ -11,7 +11,8 @@ even `kill -9` leaves either the old files or the new ones, never half of each.
 A statistics table (统计表: one row per area and year, ledgers.statistics) is imported the same way, with
 the same guarantees; its observations go to kb/evidence/<table-id>.ttl too, and "one ledger per zone and
 year" is "one table per area and year" for it (a second table for an area and year needs --replace;
---add, which would give an area two figures for one year, is refused).
+--add, which would give an area two figures for one year, is refused). Its rows are of their own kind
+(qb:Observation), so a table and a zone's ledgers of the same zone and year never stand in each other's way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 
 from ..errors import LedgerError, LedgerErrors, Location
 from ..kb import files
@@ -64,6 +66,7 @@ class Prepared:
     ledger: Ledger
     converted: Converted
     zone_years: dict = field(default_factory=dict)  # (zone IRI, year) → items
+    kinds: dict = field(default_factory=dict)  # (zone IRI, year) → the evidence classes of its rows
 
     @property
     def errors(self) -> list[LedgerError]:
@@ -102,16 +105,18 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
         notes += (f"--kind {kind} does not apply to a statistics table (its rows are figures, not evidence items): ignored",)
     zone_property, year_property = words_of(ledger, vocabulary).dimensions
     zone_years: dict = {}
+    kinds: dict = {}
     for item in converted.rows:
         key = (graph.value(item, zone_property), int(graph.value(item, year_property)))
         zone_years[key] = zone_years.get(key, 0) + 1
+        kinds.setdefault(key, set()).update(graph.objects(item, RDF.type))
     lid = ledger_id(path)
     target = kb.layout.kb / "evidence" / f"{lid}.ttl"
     result = ImportResult(
         ledger_id=lid, source=shown, target=target, graph_name=kb.layout.relative(target),
         items=len(converted.rows), zones=tuple(sorted({curie(z) for z, _y in zone_years})),
         years=tuple(sorted({y for _z, y in zone_years})), stored=stored, sha256=digest, notes=notes, table=ledger.table)
-    return Prepared(result, graph, ledger, converted, zone_years)
+    return Prepared(result, graph, ledger, converted, zone_years, kinds)
 
 
 def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: str | None = None,
@@ -196,16 +201,10 @@ def _stale(kb: KnowledgeBase) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) -> list[LedgerError]:
-    """Run the SHACL shapes on the knowledge base as it would be; every violation of the new evidence by row."""
-    from ..kb.validate import validate as run_shapes
+    """Check the new evidence as the knowledge base would hold it (kb.validate.validate_change: its shapes,
+    and the integrity checks over it and the other evidence of its zones); every violation of it by row."""
+    from ..kb.validate import validate_change
 
-    data = kb.store.union()
-    for item in prepared:
-        if item.result.graph_name in kb.store.graph_names():
-            data -= kb.store.graph(item.result.graph_name)
-        if item.result.table == "statistics":
-            _drop_observations(data, item.zone_years)  # the same areas and years in other tables: _plan decides
-        data += item.graph
     where: dict[str, tuple[Prepared, int]] = {}
     for item in prepared:
         for subject, row in item.converted.rows.items():
@@ -214,31 +213,22 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
             if isinstance(thing, URIRef) and str(subject) in where:
                 where.setdefault(str(thing), where[str(subject)])  # a resource a row names: blame the row
     problems, seen = [], set()
-    for violation in run_shapes(kb, data=data):
+    for violation in validate_change(kb, {item.result.graph_name: item.graph for item in prepared}):
         if violation.severity != "Violation" or not violation.focus:
             continue
         found = where.get(_expand(violation.focus))
         if found is None:
             continue
         item, row = found
-        column = _column_for(violation.path, words_of(item.ledger, vocabulary))
+        words = words_of(item.ledger, vocabulary)
+        column = _column_for(violation.path, words)
         key = (item.result.source, row, column, violation.message)
         if key in seen:
             continue
         seen.add(key)
         problems.append(item.ledger.problem(row, column, violation.message, "correct the row and import again",
-                                            header=item.ledger.header(column, vocabulary) if column else None))
+                                            header=item.ledger.header(column, words) if column else None))
     return problems
-
-
-def _drop_observations(data: Graph, area_years) -> None:
-    """Take out of `data` the observations (and the sources of their figures) of these areas and years."""
-    for obs, area in list(data.subject_objects(PKB.refArea)):
-        year = data.value(obs, PKB.refYear)
-        if year is not None and (URIRef(str(area)), int(year.toPython())) in area_years:
-            for source in list(data.objects(obs, PKB.figureSource)):
-                data.remove((source, None, None))
-            data.remove((obs, None, None))
 
 
 def _expand(focus: str) -> str:
@@ -293,18 +283,27 @@ class _Held:
     evidence: Path
     file: str | None = None
     zone_years: dict = field(default_factory=dict)  # (zone, year) → items
-    table: str = "ledger"  # or "statistics": its items are observations
+    kinds: dict = field(default_factory=dict)  # (zone, year) → the evidence classes of its rows
+    items: dict = field(default_factory=dict, repr=False)  # (zone, year) → item IRIs
+    table: str = "ledger"  # or "statistics": its items are observations (of area and year)
 
 
 _HELD = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
-SELECT ?item ?file ?zone ?year WHERE {
-  { ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year }
-  UNION { ?item pkb:ledgerRow ?row ; pkb:refArea ?zone ; pkb:refYear ?year }
+SELECT ?item ?file ?zone ?year ?kind WHERE {
+  { ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year ; a ?kind }
+  UNION { ?item pkb:ledgerRow ?row ; pkb:refArea ?zone ; pkb:refYear ?year ; a ?kind }
   OPTIONAL { ?item pkb:ledgerFile ?file }
 }"""
 # the items of an import: …/evidence/<ledger-id>/r<row> of a ledger, …/observation/<table-id>/r<row> of a table
 _ITEM_FOLDERS = {"/evidence/": "ledger", "/observation/": "statistics"}
+
+
+def _shared(one, other) -> set:
+    """The zones and years two ledgers both hold rows of the same kind for: a second ledger of the same
+    zone and year. (The Zhejiang office's ledger of reports received and a zone's replication table hold
+    the same zone and year, but different kinds of evidence: two ledgers, not a second copy of one.)"""
+    return {zy for zy in one.zone_years if zy in other.zone_years and one.kinds.get(zy, set()) & other.kinds.get(zy, set())}
 
 
 def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
@@ -319,7 +318,9 @@ def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
         entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl", table=_ITEM_FOLDERS[folder]))
         entry.file = entry.file or (str(row.file) if row.file is not None else None)
         key = (URIRef(str(row.zone)), int(row.year.toPython()))
-        entry.zone_years[key] = entry.zone_years.get(key, 0) + 1
+        entry.kinds.setdefault(key, set()).add(URIRef(str(row.kind)))
+        entry.items.setdefault(key, set()).add(iri)
+        entry.zone_years[key] = len(entry.items[key])
     return held
 
 
@@ -356,10 +357,10 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
         if same is not None:
             for other in held.values():
                 if other.ledger_id != lid:
-                    kept_before |= {(other.ledger_id, zy) for zy in same.zone_years if zy in other.zone_years}
+                    kept_before |= {(other.ledger_id, zy) for zy in _shared(same, other)}
         statistics = item.result.table == "statistics"
         for other in prepared[:index]:
-            overlap = set(other.zone_years) & set(item.zone_years) if other.result.table == item.result.table else set()
+            overlap = _shared(other, item)
             if overlap and statistics:
                 problems.append(LedgerError(
                     f"this table and {other.result.source} both give the figures of {_zone_years(kb, overlap)}; a "
@@ -371,9 +372,9 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
                     "ledger per zone and year", location=where,
                     hint="merge them into one ledger, or give --add to import both (the rows of both then count)"))
         for other in held.values():
-            if other.ledger_id == lid or other.ledger_id in running or other.table != item.result.table:
+            if other.ledger_id == lid or other.ledger_id in running:
                 continue
-            overlap = {zy for zy in item.zone_years if zy in other.zone_years and (other.ledger_id, zy) not in kept_before}
+            overlap = {zy for zy in _shared(item, other) if (other.ledger_id, zy) not in kept_before}
             if not overlap:
                 continue
             shown = f"{other.file or other.ledger_id} ({kb.layout.relative(other.evidence)})"
@@ -387,7 +388,8 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
             elif add:
                 notes.setdefault(lid, []).append(f"added beside {shown} for {_zone_years(kb, overlap)}")
             elif replace:
-                removals.setdefault(other.ledger_id, set()).update(overlap)
+                for zy in overlap:  # the rows of the kinds this ledger now holds for that zone and year
+                    removals.setdefault(other.ledger_id, {}).setdefault(zy, set()).update(item.kinds[zy])
                 replaced = overlap if statistics else {z: other.zone_years[z] for z in overlap}  # a table: one row each
                 notes.setdefault(lid, []).append(f"replaces {shown} for {_zone_years(kb, replaced)}")
             else:
@@ -427,19 +429,20 @@ def _empty(kb: KnowledgeBase, item: Prepared, same: _Held | None) -> LedgerError
                        hint=f"fill in {rows} below the header row (see kb/ledgers/{template})")
 
 
-def _without(held: _Held, zone_years: set) -> files.FileChange:
-    """The change that removes a ledger's evidence for some zones and years: the file rewritten, or deleted when
-    nothing is left of it."""
-    if set(held.zone_years) <= zone_years:
-        return files.FileChange(held.evidence, None)
+def _without(held: _Held, removed: dict) -> files.FileChange:
+    """The change that removes a ledger's rows of some kinds for some zones and years ((zone, year) → kinds):
+    its file rewritten, or deleted when no row is left."""
     graph = parse_turtle(held.evidence, held.evidence.name)
     zone_property, year_property = DIMENSIONS[held.table]
     for item in list(graph.subjects(PKB.ledgerRow)):
         zone, year = graph.value(item, zone_property), graph.value(item, year_property)
-        if (URIRef(str(zone)), int(year.toPython())) in zone_years:
-            for source in list(graph.objects(item, PKB.figureSource)):
+        kinds = removed.get((URIRef(str(zone)), int(year.toPython())), set())
+        if kinds & set(graph.objects(item, RDF.type)):
+            for source in list(graph.objects(item, PKB.figureSource)):  # where an observation's figures came from
                 graph.remove((source, None, None))
             graph.remove((item, None, None))
+    if not any(True for _ in graph.subjects(PKB.ledgerRow)):
+        return files.FileChange(held.evidence, None)
     return files.FileChange(held.evidence, _turtle(graph, held.file or held.ledger_id, held.table))
 
 
@@ -453,11 +456,21 @@ def _zone_years(kb: KnowledgeBase, zone_years) -> str:
     return ", ".join(parts)
 
 
+def evidence_text(item: Prepared) -> str:
+    """The Turtle an import writes for a ledger: a header naming the ledger, then its evidence.
+    `policykb generate` writes its evidence files with this too, so they are what an import would write."""
+    return _turtle_text(item.graph, item.result.stored, item.result.table)
+
+
 def _turtle(graph: Graph, stored: str, table: str = "ledger") -> bytes:
+    return _turtle_text(graph, stored, table).encode("utf-8")
+
+
+def _turtle_text(graph: Graph, stored: str, table: str = "ledger") -> str:
     what, source = ("Observations", "statistics table") if table == "statistics" else ("Evidence", "ledger")
-    header = (f"# {what} imported by `policykb import` from the {source} {stored}.\n"
-              f"# Do not edit: change the {source} and import it again (the import replaces this file).\n\n")
-    return (header + graph.serialize(format="turtle")).encode("utf-8")
+    return (f"# {what} imported by `policykb import` from the {source} {stored}.\n"
+            f"# Do not edit: change the {source} and import it again (the import replaces this file).\n\n"
+            + graph.serialize(format="turtle"))
 
 
 def _with_notes(result: ImportResult, notes: list[str]) -> ImportResult:

@@ -32,11 +32,11 @@ from pathlib import Path
 from .. import __version__
 from ..kb.load import KnowledgeBase
 from ..rules.model import Scheme
-from .evaluate import (EXCLUDED, REWARD_NONE, Evaluation, IndicatorScore, ZoneScore, evaluate, match_facts,
+from .evaluate import (EXCLUDED, NO_DATA, REWARD_NONE, Evaluation, IndicatorScore, ZoneScore, evaluate, match_facts,
                        matcher_for, rank_and_decide, score_zone, subtotals)
 from .facts import FactReader, FactSet, ZoneInfo
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: a zone keeps whether it had data for the year (no_data)
 
 
 class Scoreboard:
@@ -97,7 +97,8 @@ class Scoreboard:
         facts = reader.read(self.year, (info,), graphs=self._graphs_of(kb, (info,)))
         full = self._score(facts)[zone]
         return replace(full, zone=ranked.zone, rank=ranked.rank, rank_from_bottom=ranked.rank_from_bottom,
-                       outcome=ranked.outcome, outcome_name=ranked.outcome_name, outcome_source=ranked.outcome_source)
+                       outcome=ranked.outcome, outcome_name=ranked.outcome_name, outcome_source=ranked.outcome_source,
+                       outcomes_met=ranked.outcomes_met)
 
     # ---- scoring ------------------------------------------------------------------------------
 
@@ -178,16 +179,17 @@ class Scoreboard:
         total = sum((i.points for i in indicators if i.points is not None), Decimal(0))
         selfs = [i.self_score for i in indicators if i.self_score is not None]
         excluded = bool(entry.get("excluded"))
+        no_data = bool(entry.get("no_data"))  # no evidence item of the year: not ranked (evaluate.score_zone)
         return ZoneScore(zone, indicators, subtotals(self.scheme, indicators), total, eligible=not excluded,
                          exclusion=self.scheme.exclusion.name if excluded and self.scheme.exclusion else None,
-                         outcome=EXCLUDED if excluded else REWARD_NONE,
-                         self_total=sum(selfs, Decimal(0)) if selfs else None)
+                         outcome=EXCLUDED if excluded else NO_DATA if no_data else REWARD_NONE,
+                         self_total=sum(selfs, Decimal(0)) if selfs else None, no_data=no_data)
 
     def _write(self, path: Path) -> None:
         """Best effort: kept scores only save time; a full or read-only disk means scoring again next time."""
         zones = {}
         for iri, (digest, score) in sorted(self._kept.items()):
-            zones[iri] = {"in": digest, "excluded": not score.eligible,
+            zones[iri] = {"in": digest, "excluded": not score.eligible, "no_data": score.no_data,
                           "ind": [[_text(i.raw), _text(i.points), _text(i.self_score)] for i in score.indicators]}
         data = {"v": CACHE_VERSION, "scheme": self.scheme.id, "year": self.year,
                 "indicators": [i.code for i in self.scheme.indicators], "zones": zones}

@@ -20,7 +20,7 @@ from ..rules.model import Indicator, Scheme
 from .facts import EvidenceItem, FactReader, FactSet, FigureSource, ZoneInfo, observations_for
 from .matcher import Matcher
 
-REWARD_NONE, EXCLUDED = "none", "excluded"
+REWARD_NONE, EXCLUDED, NO_DATA = "none", "excluded", "no-data"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,6 +36,7 @@ class ItemLine:
     reason: str | None = None
     units: Decimal | None = None
     points: Decimal | None = None
+    outside_window: bool = False  # dated outside the indicator's window (traces summarise these)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,11 @@ class ZoneScore:
     outcome_name: str | None = None
     outcome_source: str | None = None
     self_total: Decimal | None = None
+    # every outcome whose condition held, in the rule file's order (its declared precedence): the first
+    # is the one given, the others were set aside
+    outcomes_met: tuple[str, ...] = ()
+    # no evidence item dated in the evaluation year: scored, but not ranked, rewarded or asked to rectify
+    no_data: bool = False
 
     def indicator(self, code: str) -> IndicatorScore:
         return next(i for i in self.indicators if i.code == code)
@@ -256,10 +262,11 @@ def score_zone(scheme: Scheme, year: int, zone: ZoneInfo, items, hits: Mapping[s
     total = sum((i.points for i in indicators if i.points is not None), Decimal(0))
     excluded = "exclusion" in zone_hits
     selfs = [i.self_score for i in indicators if i.self_score is not None]
+    no_data = not any(i.year == year for i in items)
     return ZoneScore(zone, indicators, totals_by_level, total, eligible=not excluded,
                      exclusion=scheme.exclusion.name if excluded else None,
-                     outcome=EXCLUDED if excluded else REWARD_NONE,
-                     self_total=sum(selfs, Decimal(0)) if selfs else None)
+                     outcome=EXCLUDED if excluded else NO_DATA if no_data else REWARD_NONE,
+                     self_total=sum(selfs, Decimal(0)) if selfs else None, no_data=no_data)
 
 
 def _units(item: EvidenceItem, indicator: Indicator) -> Decimal:
@@ -297,7 +304,8 @@ def _score_indicator(ind: Indicator, year: int, items, named, hits) -> Indicator
             counted.append(item)
             continue
         if f"{ind.code}|window" in keys:
-            lines.append(ItemLine(item, False, f"outside the window: dated {item.year}; the rule counts items of {year} only (当年)"))
+            lines.append(ItemLine(item, False, f"outside the window: dated {item.year}; the rule counts items of {year} only (当年)",
+                                  outside_window=True))
             continue
         failed = [q.otherwise for n, q in enumerate(ind.requires) if f"{ind.code}|fail|{n}" in keys]
         if failed:
@@ -392,7 +400,7 @@ def rank_and_decide(scheme: Scheme, scored: list[ZoneScore], matcher: Matcher) -
     """Rank the eligible zones by total (shared places) and give each the outcome its place earns."""
     if scheme.ranking is None:
         return scored
-    eligible = {z.zone.iri: z.total for z in scored if z.eligible}
+    eligible = {z.zone.iri: z.total for z in scored if z.eligible and not z.no_data}
     ranks = competition_ranks(eligible)
     from_bottom = competition_ranks(eligible, descending=False)
     results = [{"id": iri + "#result", "kind": "result", "rank": ranks[iri], "rank_from_bottom": from_bottom[iri],
@@ -400,14 +408,16 @@ def rank_and_decide(scheme: Scheme, scored: list[ZoneScore], matcher: Matcher) -
     hits = dict(zip((r["id"] for r in results), matcher.match_many(results, "results")))
     out = []
     for z in scored:
-        if not z.eligible:
+        if z.zone.iri not in eligible:
             out.append(z)
             continue
         keys = hits.get(z.zone.iri + "#result", frozenset())
-        chosen = next((o for o in scheme.outcomes if f"outcome|{o.id}" in keys), None)
+        met = tuple(o for o in scheme.outcomes if f"outcome|{o.id}" in keys)
+        chosen = met[0] if met else None  # the first outcome in the rule file's list wins
         out.append(ZoneScore(z.zone, z.indicators, z.subtotals, z.total, True, None, ranks[z.zone.iri],
                              from_bottom[z.zone.iri], chosen.id if chosen else REWARD_NONE,
-                             chosen.name if chosen else None, str(chosen.source) if chosen else None, z.self_total))
+                             chosen.name if chosen else None, str(chosen.source) if chosen else None, z.self_total,
+                             tuple(o.id for o in met)))
     out.sort(key=lambda z: (z.rank is None, z.rank or 0, -(z.total or 0), z.zone.code))
     return out
 

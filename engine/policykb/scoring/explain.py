@@ -1,8 +1,11 @@
 """Explanation traces of scores: as plain data (JSON), as text for auditors, and as PROV-O (Turtle).
 
 Every number carries its rule (file:line), its clause IRI and the evidence it was derived from; items
-looked at and not counted carry the reason. The data form is what renderers lay out; the Turtle form
-loads back into the knowledge base (queries/zone-score-trace.rq reads it).
+looked at and not counted carry the reason. Given the `Sources` of an evaluation (provenance.py), a
+trace also quotes each clause's words, the knowledge-base facts each counted row's conditions read,
+every outcome considered and why it was given or set aside, and the digests of every input. The data
+form is what renderers lay out; the Turtle form loads back into the knowledge base
+(queries/zone-score-trace.rq reads it).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, XSD
 
 from ..namespace import PKB, SCORE, bind_prefixes, curie
-from .evaluate import Evaluation, IndicatorScore, ZoneScore
+from ..rules import expr
+from .evaluate import Evaluation, IndicatorScore, ItemLine, ZoneScore
+from .provenance import FactRead, FileDigest, Inputs, Sources
 
 
 def scores_table(evaluation: Evaluation) -> list[dict]:
@@ -39,15 +44,18 @@ def scores_table(evaluation: Evaluation) -> list[dict]:
     return rows
 
 
-def zone_trace(evaluation: Evaluation, zone: ZoneScore) -> dict:
-    """Everything an auditor needs to check one zone's score line by line."""
+def zone_trace(evaluation: Evaluation, zone: ZoneScore, sources: Sources | None = None) -> dict:
+    """Everything an auditor needs to check one zone's score line by line (with `sources`: the clause
+    words, the facts read, the outcomes considered and the digests of the inputs)."""
     scheme = evaluation.scheme
+    quote = _quoter(sources)
     data = {
         "zone": curie(zone.zone.iri), "label": zone.zone.label, "sample": zone.zone.sample,
         "scheme": scheme.id, "scheme_name": scheme.name, "rule_file": scheme.file, "year": evaluation.year,
-        "source": str(scheme.source), "total": zone.total, "self_total": zone.self_total,
-        "eligible": zone.eligible, "rank": zone.rank, "outcome": zone.outcome,
-        "indicators": [_indicator(ind) for ind in zone.indicators],
+        "source": str(scheme.source), "source_text": quote(scheme.source), "total": zone.total,
+        "self_total": zone.self_total, "eligible": zone.eligible, "no_data": zone.no_data, "rank": zone.rank,
+        "outcome": zone.outcome,
+        "indicators": [_indicator(ind, evaluation.year, quote, sources) for ind in zone.indicators],
     }
     if scheme.levels:
         data["subtotals"] = dict(zone.subtotals)
@@ -55,8 +63,9 @@ def zone_trace(evaluation: Evaluation, zone: ZoneScore) -> dict:
         data["sum"] = " + ".join(_s(i.points) for i in zone.indicators) + f" = {_s(zone.total)}"
     if scheme.exclusion:
         data["exclusion"] = {"rule": scheme.exclusion.id, "condition": scheme.exclusion.condition.text,
-                             "source": str(scheme.exclusion.source), "applies": not zone.eligible,
-                             "interpretation": scheme.exclusion.interpretation}
+                             "source": str(scheme.exclusion.source), "source_text": quote(scheme.exclusion.source),
+                             "applies": not zone.eligible, "interpretation": scheme.exclusion.interpretation,
+                             "facts": [_fact(f) for f in (sources.facts.get(zone.zone.iri, ()) if sources else ())]}
     if scheme.ranking:
         data["ranking"] = {"by": scheme.ranking.by, "ties": scheme.ranking.ties, "rank": zone.rank,
                            "rank_from_bottom": zone.rank_from_bottom,
@@ -66,14 +75,72 @@ def zone_trace(evaluation: Evaluation, zone: ZoneScore) -> dict:
         chosen = next((o for o in scheme.outcomes if o.id == zone.outcome), None)
         data["outcome_rule"] = None if chosen is None else {
             "id": chosen.id, "name": chosen.name, "condition": chosen.condition.text, "source": str(chosen.source),
-            "amount_max": chosen.amount_max, "interpretation": chosen.interpretation}
+            "source_text": quote(chosen.source), "amount_max": chosen.amount_max,
+            "interpretation": chosen.interpretation}
+        data["precedence"] = [o.id for o in scheme.outcomes]
+        data["outcomes"] = outcomes_considered(evaluation, zone)
     if scheme.composite and zone.total is not None:
         data["composite"] = scheme.composite
+    if sources is not None:
+        data["inputs"] = _inputs(sources.inputs, zone.zone.iri)
     return data
 
 
-def _indicator(ind: IndicatorScore) -> dict:
-    out = {"code": ind.code, "name": ind.name, "rule": ind.rule, "source": ind.source}
+def outcomes_considered(evaluation: Evaluation, zone: ZoneScore) -> list[dict]:
+    """Every outcome of the scheme, in its declared precedence, with whether its condition held for the
+    zone, whether it was given, and why (the values its condition read, or why none was considered)."""
+    found = []
+    values = {"rank": zone.rank, "rank_from_bottom": zone.rank_from_bottom, "total": zone.total}
+    for outcome in evaluation.scheme.outcomes:
+        held = outcome.id in zone.outcomes_met
+        given = outcome.id == zone.outcome
+        read = {f.path: values.get(f.path) for f in expr.fields_of(outcome.condition.tree)}
+        shown = ", ".join(f"{k} = {_s(v)}" for k, v in read.items())
+        if not zone.eligible:
+            why = "not considered: the zone is excluded from the ranking"
+        elif zone.no_data:
+            why = f"not considered: no evidence item of the zone is dated {evaluation.year} (no data)"
+        elif given:
+            why = f"holds ({shown}): given"
+        elif held:
+            why = (f"holds ({shown}) but set aside: {zone.outcome} comes first in the declared precedence "
+                   f"({', '.join(o.id for o in evaluation.scheme.outcomes)})")
+        else:
+            why = f"does not hold ({shown})"
+        found.append({"id": outcome.id, "name": outcome.name, "condition": outcome.condition.text,
+                      "source": str(outcome.source), "held": held, "given": given, "values": read, "why": why})
+    return found
+
+
+def _quoter(sources: Sources | None):
+    def quote(iri) -> str | None:
+        if sources is None or iri is None:
+            return None
+        found = sources.clause(iri)
+        return found.text if found else None
+    return quote
+
+
+def _fact(f: FactRead) -> dict:
+    return {"field": f.field, "value": f.value, "about": curie(f.resource), "file": f.file, "line": f.line,
+            "query": f.query}
+
+
+def _digest(d: FileDigest) -> dict:
+    return {"path": d.path, "sha256": d.sha256}
+
+
+def _inputs(inputs: Inputs, zone: str | None = None) -> dict:
+    """The digests as data; with a zone, only that zone's ledgers."""
+    ledgers = inputs.ledgers_of(zone) if zone is not None else inputs.ledgers
+    return {"policykb": inputs.version, "at": inputs.at, "rules": _digest(inputs.rules),
+            "ledgers": [_digest(d) for d in ledgers],
+            "knowledge_base": [_digest(d) for d in inputs.knowledge_base],
+            "fact_queries": [_digest(d) for d in inputs.fact_queries]}
+
+
+def _indicator(ind: IndicatorScore, year: int, quote=lambda iri: None, sources: Sources | None = None) -> dict:
+    out = {"code": ind.code, "name": ind.name, "rule": ind.rule, "source": ind.source, "source_text": quote(ind.source)}
     if ind.formula:
         out.update({"formula": ind.formula, "value": ind.value, "exact": ind.exact, "unit": ind.unit,
                     "rank": ind.rank, "not_computable": ind.not_computable, "arithmetic": ind.arithmetic,
@@ -83,15 +150,31 @@ def _indicator(ind: IndicatorScore) -> dict:
         out.update({
             "max": ind.max, "cap": ind.cap, "points_before_cap": ind.raw, "points": ind.points,
             "arithmetic": ind.arithmetic, "self_score": ind.self_score, "difference": ind.difference,
-            "counted": [_item(line.item) | {"units": line.units, "points": line.points}
+            "counted": [_item(line.item) | {"units": line.units, "points": line.points,
+                                             "facts": [_fact(f) for f in _facts(sources, line)]}
                         for line in ind.items if line.counted],
-            "not_counted": [_item(line.item) | {"reason": line.reason} for line in ind.items if not line.counted],
+            "not_counted": [_item(line.item) | {"reason": line.reason} for line in ind.items
+                            if not line.counted and not line.outside_window],
+            "outside_window": _outside(ind.items, year),
             "awards": [{"id": a.id, "name": a.name, "condition": a.condition, "points": a.points, "given": a.given,
                         "tier": a.tier, "evidence": [curie(e) for e in a.evidence], "reason": a.reason}
                        for a in ind.awards],
         })
     out["interpretation"] = ind.interpretation
     return out
+
+
+def _facts(sources: Sources | None, line: ItemLine) -> tuple[FactRead, ...]:
+    return sources.facts.get(line.item.id, ()) if sources is not None else ()
+
+
+def _outside(lines: tuple[ItemLine, ...], year: int) -> dict | None:
+    """Rows dated outside the window, summarised: how many, of which years (they are never listed one by one)."""
+    outside = [line.item.year for line in lines if line.outside_window]
+    if not outside:
+        return None
+    return {"rows": len(outside), "years": sorted(set(outside)),
+            "reason": f"the rule counts items of {year} only (当年)"}
 
 
 def _item(item) -> dict:
@@ -131,12 +214,13 @@ def text_trace(data: dict) -> str:
     """The trace as text an auditor reads top to bottom."""
     lines = [f"{data['label']} ({data['zone']}){'  [SAMPLE DATA]' if data['sample'] else ''}",
              f"scheme {data['scheme']} ({data['scheme_name']}), year {data['year']}, rules {data['rule_file']}",
-             f"source {data['source']}", ""]
+             f"source {data['source']}" + (f"  {_q(data['source_text'])}" if data.get("source_text") else ""), ""]
     for ind in data["indicators"]:
+        clause = [f"  {_q(ind['source_text'])}"] if ind.get("source_text") else []
         if "formula" in ind:
             head = f"{ind['code']} {ind['name']}: " + (f"{_s(ind['value'])} {ind['unit'] or ''}".rstrip()
                                                        if ind["value"] is not None else f"not computable ({ind['not_computable']})")
-            lines += [head, f"  rule {ind['rule']}  clause {ind['source']}", f"  formula {ind['formula']}",
+            lines += [head, f"  rule {ind['rule']}  clause {ind['source']}", *clause, f"  formula {ind['formula']}",
                       f"  {ind['arithmetic']}"]
             for o in ind["observations"]:
                 lines.append(f"  uses {o['term']} = {_s(o['value'])} (observation of {o['observation_of']}, {o['year']})")
@@ -148,17 +232,23 @@ def text_trace(data: dict) -> str:
             head = f"{ind['code']} {ind['name']}: {_s(ind['points'])} point(s)"
             if ind["points_before_cap"] != ind["points"]:
                 head += f" (before the cap of {_s(ind['cap'])}: {_s(ind['points_before_cap'])})"
-            lines += [head, f"  rule {ind['rule']}  clause {ind['source']}", f"  {ind['arithmetic']}"]
+            lines += [head, f"  rule {ind['rule']}  clause {ind['source']}", *clause, f"  {ind['arithmetic']}"]
             for item in ind["counted"]:
                 pts = f" → {_s(item['points'])}" if item["points"] is not None else ""
                 units = f" × {_s(item['units'])}" if item["units"] not in (None, Decimal(1)) else ""
                 lines.append(f"  + {_where(item)} {item['label']}{units}{pts}")
+                if item.get("facts"):
+                    lines.append("      " + "; ".join(_fact_text(f) for f in item["facts"]))
             for award in ind["awards"]:
                 mark = "+" if award["given"] else "·"
                 tail = f" ({award['reason']})" if award["reason"] else ""
                 lines.append(f"  {mark} {award['id']} {award['name']}: {_s(award['points'])} if {award['condition']}{tail}")
             for item in ind["not_counted"]:
                 lines.append(f"  - {_where(item)} {item['label']}: not counted, {item['reason']}")
+            outside = ind.get("outside_window")
+            if outside:
+                lines.append(f"  - {outside['rows']} row(s) dated {', '.join(str(y) for y in outside['years'])}: "
+                             f"not counted, outside the window ({outside['reason']})")
             if ind["self_score"] is not None:
                 lines.append(f"  self-assessed {_s(ind['self_score'])}, audited {_s(ind['points'])}, "
                              f"difference {_s(ind['difference'])}")
@@ -174,15 +264,50 @@ def text_trace(data: dict) -> str:
     exclusion = data.get("exclusion")
     if exclusion and exclusion["applies"]:
         lines.append(f"excluded from ranking and rewards: {exclusion['condition']} ({exclusion['source']})")
+        if exclusion.get("source_text"):
+            lines.append(f"  {_q(exclusion['source_text'])}")
+        if exclusion.get("facts"):
+            lines.append("  " + "; ".join(_fact_text(f) for f in exclusion["facts"]))
         lines.append(f"  interpretation: {exclusion['interpretation']}")
+    if data.get("no_data"):
+        lines.append(f"no data: no evidence item of the zone is dated {data['year']}; it is scored but takes no place, "
+                     "and is neither rewarded nor asked to rectify (rules/README.md, No data)")
     if data.get("ranking") and data["rank"] is not None:
         lines.append(f"rank {data['rank']} ({data['ranking']['ties']} ties; {data['ranking']['rank_from_bottom']} from the bottom)")
+    if data.get("outcomes"):
+        lines.append(f"outcomes, in the declared precedence ({', '.join(data['precedence'])}; the first that holds is given):")
+        lines += [f"  {o['id']} {o['name']}: {o['condition']} — {o['why']}" for o in data["outcomes"]]
     rule = data.get("outcome_rule")
     if rule:
         lines.append(f"outcome {rule['id']} {rule['name']}: {rule['condition']} ({rule['source']})")
+        if rule.get("source_text"):
+            lines.append(f"  {_q(rule['source_text'])}")
     elif data.get("ranking"):
         lines.append(f"outcome {data['outcome']}")
+    if data.get("inputs"):
+        lines += ["", *inputs_text(data["inputs"])]
     return "\n".join(lines) + "\n"
+
+
+def inputs_text(inputs: dict) -> list[str]:
+    """The digests section of a trace: what the score was computed from."""
+    lines = [f"computed by policykb {inputs['policykb']} at {inputs['at']} from (sha256):",
+             f"  {inputs['rules']['sha256'] or 'not found'}  {inputs['rules']['path']}"]
+    for group in ("ledgers", "knowledge_base", "fact_queries"):
+        lines += [f"  {d['sha256'] or 'not found'}  {d['path']}" for d in inputs[group]]
+    return lines
+
+
+def _q(text: str) -> str:
+    return f"“{text}”"
+
+
+def _fact_text(f: dict) -> str:
+    via = f"{f['query']} on " if f.get("query") else ""
+    where = f"{f['file']}:{f['line']}" if f.get("file") and f.get("line") else (f.get("file") or "not in the knowledge base")
+    value = "(none)" if f["value"] is None else _s(f["value"]) if isinstance(f["value"], Decimal) else (
+        str(f["value"]).lower() if isinstance(f["value"], bool) else str(f["value"]))
+    return f"{f['field']} = {value} ({via}{f['about']}, {where})"
 
 
 def _where(item: dict) -> str:
@@ -204,9 +329,10 @@ def _dec(value) -> Literal:
                    else format(Decimal(value), "f"), datatype=XSD.decimal)
 
 
-def trace_graph(evaluation: Evaluation, zones: list[ZoneScore]) -> Graph:
+def trace_graph(evaluation: Evaluation, zones: list[ZoneScore], sources: Sources | None = None) -> Graph:
     """The scores of the given zones as PROV-O: a pkb:Evaluation activity that generated one pkb:ZoneScore
-    per zone, each with pkb:IndicatorScore entities derived from the clause and the evidence counted."""
+    per zone, each with pkb:IndicatorScore entities derived from the clause and the evidence counted. With
+    `sources`: the clauses' words, the outcomes that held, and the activity's inputs with their digests."""
     scheme = evaluation.scheme
     graph = Graph()
     bind_prefixes(graph)
@@ -218,6 +344,16 @@ def trace_graph(evaluation: Evaluation, zones: list[ZoneScore]) -> Graph:
     graph.add((run, PKB.evaluationYear, Literal(evaluation.year, datatype=XSD.integer)))
     graph.add((run, PKB.ruleFile, Literal(scheme.file)))
     graph.add((run, PROV.used, scheme.source))
+    if sources is not None:
+        graph.add((run, PROV.endedAtTime, Literal(sources.inputs.at, datatype=XSD.dateTime)))
+        graph.add((run, PKB.softwareVersion, Literal(sources.inputs.version)))
+        wanted = {z.zone.iri for z in zones}
+        ledgers = {p for iri in wanted for p in sources.inputs.zone_ledgers.get(iri, ())}
+        for digest in sources.inputs.all():
+            if digest.role != "ledger" or digest.path in ledgers:
+                add_input(graph, run, URIRef(f"{run}/input/{digest.path}"), digest)
+        for clause in sources.clauses.values():
+            graph.add((URIRef(clause.iri), PKB.text, Literal(clause.text, lang="zh")))
     for zone in zones:
         node = URIRef(f"{run}/{_slug(zone.zone.code)}")
         graph.add((node, RDF.type, PKB.ZoneScore))
@@ -234,6 +370,10 @@ def trace_graph(evaluation: Evaluation, zones: list[ZoneScore]) -> Graph:
             graph.add((node, PKB.place, Literal(zone.rank, datatype=XSD.integer)))
         if not zone.eligible and scheme.exclusion:
             graph.add((node, PKB.excludedBy, scheme.exclusion.source))
+        if zone.no_data:
+            graph.add((node, PKB.noData, Literal(True)))
+        for outcome in zone.outcomes_met:
+            graph.add((node, PKB.outcomeMet, Literal(outcome)))
         for ind in zone.indicators:
             _indicator_node(graph, node, ind)
     return graph
@@ -275,3 +415,13 @@ def _indicator_node(graph: Graph, zone_node: URIRef, ind: IndicatorScore) -> Non
         if award.given:
             for e in award.evidence:
                 graph.add((node, PROV.wasDerivedFrom, URIRef(e)))
+
+
+def add_input(graph: Graph, activity: URIRef, node: URIRef, digest: FileDigest) -> None:
+    """One input file of an evaluation as a prov:Entity the activity used, with its path and SHA-256."""
+    graph.add((activity, PROV.used, node))
+    graph.add((node, RDF.type, PROV.Entity))
+    graph.add((node, PKB.path, Literal(digest.path)))
+    graph.add((node, PKB.inputRole, Literal(digest.role)))
+    if digest.sha256:
+        graph.add((node, PKB.sha256, Literal(digest.sha256)))

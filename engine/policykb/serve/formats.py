@@ -1,8 +1,9 @@
 """SPARQL results in the standard formats, and content negotiation between them.
 
-SELECT and ASK results are written as SPARQL 1.1 Query Results JSON, XML, CSV and TSV; CONSTRUCT and
-DESCRIBE graphs as Turtle, JSON-LD, N-Triples or RDF/XML. The writers are small and exact (TSV terms in
-Turtle syntax with every tab and newline escaped, CSV with CRLF) rather than rdflib's, whose TSV is not.
+SELECT and ASK results are written as SPARQL 1.1 Query Results JSON, XML, CSV and TSV, or as Turtle in the
+W3C result-set vocabulary (as Apache Jena does, for those who want a table as RDF); CONSTRUCT and DESCRIBE
+graphs as Turtle, JSON-LD, N-Triples or RDF/XML. The writers are small and exact (TSV terms in Turtle
+syntax with every tab and newline escaped, CSV with CRLF) rather than rdflib's, whose TSV is not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rdflib.namespace import XSD
 from ..namespace import bind_prefixes
 
 SPARQL_NS = "http://www.w3.org/2005/sparql-results#"
+RESULT_SET_NS = "http://www.w3.org/2001/sw/DataAccess/tests/result-set#"  # the DAWG result-set vocabulary
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ TABLE_FORMATS = (  # SELECT and ASK; the first is the default
     Format("xml", "application/sparql-results+xml", ("application/xml", "text/xml", "srx")),
     Format("csv", "text/csv"),
     Format("tsv", "text/tab-separated-values"),
+    Format("turtle", "text/turtle", ("ttl", "application/turtle", "application/x-turtle")),
 )
 GRAPH_FORMATS = (  # CONSTRUCT and DESCRIBE; the first is the default
     Format("turtle", "text/turtle", ("ttl", "application/turtle", "application/x-turtle", "n3", "text/n3",
@@ -151,6 +154,8 @@ def write_table(fmt: Format, variables: list[str], rows: list[tuple]) -> bytes:
         for row in rows:
             writer.writerow(["" if t is None else (f"_:{t}" if isinstance(t, BNode) else str(t)) for t in row])
         return buffer.getvalue().encode("utf-8")
+    if fmt.name == "turtle":
+        return _result_set(variables, rows)
     lines = ["\t".join("?" + v for v in variables)]
     lines += ["\t".join("" if t is None else tsv_term(t) for t in row) for row in rows]
     return ("\n".join(lines) + "\n").encode("utf-8")
@@ -164,9 +169,30 @@ def write_boolean(fmt: Format, value: bool) -> bytes:
         root, _ = _xml_root()
         ET.SubElement(root, _q("boolean")).text = "true" if value else "false"
         return _xml(root)
+    if fmt.name == "turtle":
+        return (f"@prefix rs: <{RESULT_SET_NS}> .\n\n[] a rs:ResultSet ;\n    rs:boolean "
+                f"{'true' if value else 'false'} .\n").encode("utf-8")
     head = "boolean" if fmt.name == "csv" else "?boolean"
     line_end = "\r\n" if fmt.name == "csv" else "\n"
     return f"{head}{line_end}{'true' if value else 'false'}{line_end}".encode("utf-8")
+
+
+def _result_set(variables: list[str], rows: list[tuple]) -> bytes:
+    """A SELECT result as Turtle in the result-set vocabulary: one rs:solution per row, with its rs:index so that
+    the order survives, one rs:binding per bound variable."""
+    parts = ["a rs:ResultSet"]
+    if variables:
+        parts.append("rs:resultVariable " + ", ".join(_turtle_string(v) for v in variables))
+    for number, row in enumerate(rows, 1):
+        bindings = [f"[ rs:variable {_turtle_string(v)} ; rs:value {tsv_term(t)} ]"
+                    for v, t in zip(variables, row) if t is not None]
+        solution = f"rs:index {number}" + (" ;\n        rs:binding " + " ,\n            ".join(bindings) if bindings else "")
+        parts.append(f"rs:solution [ {solution} ]")
+    return (f"@prefix rs: <{RESULT_SET_NS}> .\n\n[] " + " ;\n    ".join(parts) + " .\n").encode("utf-8")
+
+
+def _turtle_string(text: str) -> str:
+    return tsv_term(Literal(text))
 
 
 def _json(value) -> bytes:

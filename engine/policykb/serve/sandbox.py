@@ -1,79 +1,66 @@
-"""Run one query under a time limit and without network access, in the calling thread.
+"""Keep a worker process from connecting out: nothing a query does may reach another address.
 
-Python cannot kill a thread, and rdflib offers no cancellation, so a watchdog timer raises QueryTimeout
-inside the running thread (CPython's PyThreadState_SetAsyncExc) when the limit passes; the evaluation
-unwinds at its next bytecode. While a guarded call runs, an audit hook refuses every outgoing connection
-from that thread (socket connect, name lookup, urllib), so that no query — whatever path rdflib takes,
-SERVICE included — can make the process reach another address unless the caller allows it.
+Queries are checked before they run (a SERVICE call is refused unless the administrator allows it), and
+this is the second wall, for the whole worker process: an audit hook refuses every outgoing connection
+Python makes (socket connect, name lookup, urllib) except to the addresses the worker must reach (a remote
+store's server), and, where the operating system lets the process do it (root, or CAP_SYS_ADMIN), the
+worker moves into a network namespace of its own, which holds nothing but an unconfigured loopback
+device, so that not even Oxigraph's own HTTP client can reach anything.
 """
 
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import socket
 import sys
-import threading
-from typing import Callable, TypeVar
-
-T = TypeVar("T")
+from typing import Collection
 
 _NETWORK_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
                              "socket.sendto", "socket.sendmsg", "urllib.Request", "http.client.connect"})
-_state = threading.local()
-_hook_lock = threading.Lock()
-_hook_installed = False
-_RETRY_SECONDS = 0.05  # re-raise until the thread has left the guarded call (rdflib has a few bare `except:`)
-_MAX_RETRIES = 200
-
-
-class QueryTimeout(BaseException):
-    """The guarded call ran past its time limit (a BaseException, so that `except Exception` cannot swallow it)."""
+_CLONE_NEWNET = 0x40000000
+_allowed: set | None = None  # None: the hook is not installed; otherwise the (host, port) pairs allowed
 
 
 class NetworkRefused(PermissionError):
-    """A guarded call tried to connect out."""
+    """A worker tried to connect out."""
 
 
 def _audit(event: str, args) -> None:
-    if event in _NETWORK_EVENTS and getattr(_state, "offline", False):
-        raise NetworkRefused(f"policykb refuses to connect out while running a query ({event})")
+    if _allowed is None or event not in _NETWORK_EVENTS:
+        return
+    if event == "socket.connect" and isinstance(args[1], tuple) and tuple(args[1][:2]) in _allowed:
+        return
+    if event == "socket.getaddrinfo" and (args[0], args[1]) in _allowed:
+        return
+    if event == "http.client.connect" and (args[1], args[2]) in _allowed:
+        return
+    if event == "urllib.Request" and _allowed:
+        return  # the connection it makes is checked at socket.connect
+    raise NetworkRefused(f"policykb refuses to connect out while serving queries ({event})")
 
 
-def _install_hook() -> None:
-    global _hook_installed
-    with _hook_lock:
-        if not _hook_installed:
-            sys.addaudithook(_audit)  # audit hooks cannot be removed; this one acts only inside guarded calls
-            _hook_installed = True
+def go_offline(allowed: Collection[tuple[str, int]] = ()) -> bool:
+    """Refuse every outgoing connection of this process from now on, except to `allowed` (host, port) pairs
+    (their addresses are looked up now). Returns True when the process also got a network namespace of its own
+    (only when nothing is allowed). Irreversible: call it in a worker process, never in the server's."""
+    global _allowed
+    pairs = set()
+    for host, port in allowed:
+        pairs.add((host, port))
+        try:
+            pairs.update((info[4][0], port) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError:
+            pass  # the connection will fail on its own, with the store's message
+    isolated = not pairs and _unshare_network()
+    _allowed = pairs
+    sys.addaudithook(_audit)
+    return isolated
 
 
-def run_guarded(call: Callable[[], T], seconds: float | None, *, allow_network: bool = False) -> T:
-    """Return call(); raise QueryTimeout if it runs past `seconds`, NetworkRefused if it tries to connect out."""
-    _install_hook()
-    thread = threading.get_ident()
-    lock = threading.Lock()
-    inside = [True]
-
-    def fire() -> None:
-        for _ in range(_MAX_RETRIES):
-            with lock:
-                if not inside[0]:
-                    return
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(QueryTimeout))
-            stop.wait(_RETRY_SECONDS)
-
-    stop = threading.Event()
-    timer = threading.Timer(seconds, fire) if seconds else None
-    previous = getattr(_state, "offline", False)
-    _state.offline = not allow_network
-    if timer:
-        timer.daemon = True
-        timer.start()
+def _unshare_network() -> bool:
     try:
-        return call()
-    finally:
-        with lock:
-            inside[0] = False
-        stop.set()
-        if timer:
-            timer.cancel()
-        _state.offline = previous
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.unshare(_CLONE_NEWNET) == 0
+    except (OSError, AttributeError):
+        return False

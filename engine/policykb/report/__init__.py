@@ -1,0 +1,1 @@
+"""Documents people read and sign: published results, diffs, the filled-in form, charts and pages."""
