@@ -158,4 +158,16 @@ def test_more_rows_than_a_ledger_may_hold_are_refused(cli, kb_dir, tmp_path):
     ledger.write_text("开发区,年度,类型,事项名称,层级\n" + "fz-b,2022,体制机制,机制,市级\n" * (limits.MAX_ROWS + 11),
                       encoding="utf-8")
     result = cli("import", ledger, "--kb", kb_dir)
-    assert result.code == 1 and "the ledger has more than 50,000 rows" in result.err
+    assert result.code == 1 and "the ledger has more than 20,000 rows" in result.err
+
+
+def test_a_row_far_down_a_long_ledger_is_checked_against_the_shapes_too(cli, kb_dir, tmp_path):
+    """The shapes check new evidence a group of rows at a time (kb.validate.CHUNK_SUBJECTS): every group counts."""
+    ledger = tmp_path / "funds.csv"
+    rows = [f"fz-b,2022,财政支持,资金{i},{1000 + i}" for i in range(250)]
+    rows[228] = "fz-b,2022,财政支持,资金228,"  # spreadsheet row 230: no amount
+    ledger.write_text("开发区,年度,类型,事项名称,金额（元）\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = cli("import", ledger, "--kb", kb_dir)
+    assert result.code == 1
+    assert "1 problem(s) in 1 ledger(s)" in result.err
+    assert f"{ledger}:230:金额（元）: A 财政支持 row needs the amount received in 金额（元）" in result.err

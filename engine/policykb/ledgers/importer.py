@@ -170,7 +170,7 @@ def _holding(kb: KnowledgeBase, *, exclusive: bool, doing: str):
     This is the one place the importer locks; it is meant to move into the opening of the knowledge base.
     """
     lock = KBLock(kb.layout.state_dir)
-    opened = None
+    opened = None  # a knowledge base opened here, whose store is closed here too
     try:
         current = kb
         for _attempt in range(5):
@@ -180,7 +180,11 @@ def _holding(kb: KnowledgeBase, *, exclusive: bool, doing: str):
             lock.release()  # opening brings the store in step (and finishes a change) under the same lock
             if opened is not None:
                 opened.close()
-            opened = current = load(kb.layout, doing=doing)
+                opened = None
+            if getattr(kb.store, "path", None) is not None:  # the on-disk store: open its newest generation
+                opened = current = load(kb.layout, doing=doing)
+            else:  # a memory or remote store: brought in step in place
+                current = load(kb.layout, store=kb.store, doing=doing)
         yield current
     finally:
         lock.release()
