@@ -57,7 +57,9 @@ def test_observations_are_a_data_cube_of_sample_data(kb):
           pkb:ZoneEconomyStructure qb:component ?c .
           OPTIONAL { ?c qb:dimension ?dimension }
           OPTIONAL { ?c qb:measure ?measure . ?measure pkb:unitMeasure ?unit } }"""))
-    assert len({r.set for r in structure}) == 1
+    # one data set per sample statistics table (kb/ledgers/sample/sample-202?-zj-statistics.*)
+    assert {str(r.set) for r in structure} == {f"https://w3id.org/policykb/sample/ledger/sample-{y}-zj-statistics"
+                                               for y in (2021, 2022)}
     assert {str(r.dimension).split("#")[1] for r in structure if r.dimension} == {"refArea", "refYear"}
     units = {str(r.measure).split("#")[1]: str(r.unit).rsplit("/", 1)[1] for r in structure if r.measure}
     assert units == {"taxRevenue": "wan-yuan", "landArea": "mu", "rdSpending": "wan-yuan",
@@ -99,7 +101,7 @@ def test_bad_observations_are_reported_with_their_file_and_line(cli, kb_dir):
         text += "\n"
         lines[message] = text.count("\n") + 1
         text += (f"<https://w3id.org/policykb/sample/observation/bad-{year}> a qb:Observation ;\n"
-                 "    qb:dataSet <https://w3id.org/policykb/sample/dataset/zhejiang-economy> ;\n"
+                 "    qb:dataSet <https://w3id.org/policykb/sample/ledger/sample-2022-zj-statistics> ;\n"
                  f"    pkb:refArea <https://w3id.org/policykb/sample/zone-zj-e> ; pkb:refYear {year} ;\n"
                  f"    {values}\n    pkb:sampleData true .\n")
     (kb_dir / "kb" / "sample" / "bad-observations.ttl").write_text(text, encoding="utf-8")

@@ -98,7 +98,7 @@ def convert(ledger: Ledger, vocabulary: Vocabulary, *, ledger_name: str, default
             column = vocabulary.columns[name]
             try:
                 values[name] = _convert(text, column, vocabulary, ledger, this_year)
-            except _Bad as bad:
+            except BadCell as bad:
                 row_errors.append(ledger.problem(row.number, name, bad.message, bad.hint))
         if not row_errors:
             values = _agreeing_with_measure(values, cells, vocabulary, ledger, row.number, row_errors)
@@ -150,7 +150,7 @@ _EMPTY_HINTS = {
 }
 
 
-class _Bad(Exception):
+class BadCell(Exception):
     """One cell that cannot be converted: what is wrong and what to write instead."""
 
     def __init__(self, message: str, hint: str):
@@ -172,7 +172,7 @@ def number_text(text: str, what: str, example: str) -> str:
     cleaned = unicodedata.normalize("NFKC", text).replace(" ", "")
     if "," in cleaned:
         if not _THOUSANDS.fullmatch(cleaned):
-            raise _Bad(f"{text!r} is not a number: a comma may only separate thousands, as in 1,500,000",
+            raise BadCell(f"{text!r} is not a number: a comma may only separate thousands, as in 1,500,000",
                        f"write {what} with a decimal point, e.g. {example}; or, if the comma separates thousands, "
                        "put it between every three digits")
         cleaned = cleaned.replace(",", "")
@@ -180,9 +180,23 @@ def number_text(text: str, what: str, example: str) -> str:
         return ""
     digits = cleaned.lstrip("+-").replace(".", "").lstrip("0")
     if len(digits) > limits.MAX_NUMBER_DIGITS:
-        raise _Bad(f"{_cut(text)} has {len(digits):,} digits, more than a number may ({limits.MAX_NUMBER_DIGITS}, as in Excel)",
+        raise BadCell(f"{_cut(text)} has {len(digits):,} digits, more than a number may ({limits.MAX_NUMBER_DIGITS}, as in Excel)",
                    f"write {what} as the spreadsheet shows it, e.g. {example}")
     return cleaned
+
+
+def decimal_cell(text: str, what: str, example: str, hint: str, negative_hint: str) -> Decimal:
+    """A cell that holds a number not below 0, read strictly (see number_text); BadCell otherwise."""
+    cleaned = number_text(text, what, example)
+    try:
+        number = Decimal(cleaned) if cleaned else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise BadCell(f"{_cut(text)!r} is not a number", hint)
+    if number < 0:
+        raise BadCell(f"{text} is negative", negative_hint)
+    return number
 
 
 def _convert(text: str, column: Column, vocabulary: Vocabulary, ledger: Ledger, this_year: int):
@@ -192,7 +206,7 @@ def _convert(text: str, column: Column, vocabulary: Vocabulary, ledger: Ledger, 
         if cls is None:
             close = difflib.get_close_matches(norm(text), list(vocabulary.kinds), n=1, cutoff=0.5)
             names = "、".join(f"{name} ({code})" for code, name in vocabulary.kind_choices())
-            raise _Bad(f"unknown kind {text!r}",
+            raise BadCell(f"unknown kind {text!r}",
                        (f"did you mean {close[0]}? " if close else "") + f"write one of the kinds, by its Chinese name "
                        f"or code: {names} (other accepted names are in kb/ledgers/README.md)")
         return cls
@@ -204,46 +218,37 @@ def _convert(text: str, column: Column, vocabulary: Vocabulary, ledger: Ledger, 
             hit, suggestions = vocabulary.index(kind).find(name)
             if hit is None:
                 if suggestions and any(":" in s for s in suggestions):
-                    raise _Bad(f"{name!r} names more than one {kind}: {', '.join(suggestions)}", f"write the id of the {kind} you mean")
+                    raise BadCell(f"{name!r} names more than one {kind}: {', '.join(suggestions)}", f"write the id of the {kind} you mean")
                 close = f"did you mean {', '.join(repr(s) for s in suggestions)}? " if suggestions else ""
                 hint = f"{close}write the {kind}'s id or its full Chinese name as in {_DESCRIBED_IN[kind]}"
                 if ledger.encoding == "big5":
                     hint += "; the file was read as Big5 (traditional Chinese): write the names in simplified Chinese"
-                raise _Bad(f"unknown {kind} {_cut(name)!r}", hint)
+                raise BadCell(f"unknown {kind} {_cut(name)!r}", hint)
             found.append(hit)
         return tuple(found) if kind == "unit" else found[0]
     if kind == "concept":
         concept = vocabulary.schemes.get(column.scheme, {}).get(norm(text))
         if concept is None:
             choices = ", ".join(f"{name} ({code})" for code, name in vocabulary.concept_choices(column.scheme))
-            raise _Bad(f"unknown value {_cut(text)!r}", f"write one of: {choices}")
+            raise BadCell(f"unknown value {_cut(text)!r}", f"write one of: {choices}")
         return concept
     if kind == "integer":
         what = "the year" if column.name == "year" else "a whole number"
         example = "2021" if column.name == "year" else "3"
         cleaned = number_text(text, what, example)
         if not re.fullmatch(r"[+-]?\d+", cleaned):
-            raise _Bad(f"{_cut(text)!r} is not a whole number", f"write {what} in digits, e.g. {example}")
+            raise BadCell(f"{_cut(text)!r} is not a whole number", f"write {what} in digits, e.g. {example}")
         number = int(cleaned)
         if column.name == "year" and not FIRST_YEAR <= number <= this_year:
-            raise _Bad(f"year {number} is out of range", f"write a year from {FIRST_YEAR} to {this_year}, e.g. 2021")
+            raise BadCell(f"year {number} is out of range", f"write a year from {FIRST_YEAR} to {this_year}, e.g. 2021")
         if column.name != "year" and number < 1:
-            raise _Bad(f"{number} must be at least 1", "write a whole number from 1, e.g. 2")
+            raise BadCell(f"{number} must be at least 1", "write a whole number from 1, e.g. 2")
         return Literal(number, datatype=XSD.integer)
     if kind == "decimal":
         amount = column.name == "amount"
         what, example = ("the amount in yuan", "1500000") if amount else ("the number", "2.5")
-        cleaned = number_text(text, what, example)
-        try:
-            number = Decimal(cleaned) if cleaned else None
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            hint = "write the amount in yuan as digits, e.g. 1500000 (not 150万)" if amount else "write a number, e.g. 2.5"
-            raise _Bad(f"{_cut(text)!r} is not a number", hint)
-        if number < 0:
-            raise _Bad(f"{text} is negative", "write a number not below 0")
-        return Literal(number, datatype=XSD.decimal)
+        hint = "write the amount in yuan as digits, e.g. 1500000 (not 150万)" if amount else "write a number, e.g. 2.5"
+        return Literal(decimal_cell(text, what, example, hint, "write a number not below 0"), datatype=XSD.decimal)
     if kind == "date":
         return Literal(parse_date(text), datatype=XSD.date)
     return Literal(text)
@@ -262,9 +267,9 @@ def parse_date(text: str) -> date:
         except ValueError:
             pass
     elif re.fullmatch(r"\d{4,5}(\.\d+)?", text.strip()):
-        raise _Bad(f"{text!r} is not a date: it looks like the serial number Excel keeps for a date",
+        raise BadCell(f"{text!r} is not a date: it looks like the serial number Excel keeps for a date",
                    "format the cell as a date (Format Cells → Date), or type the date as YYYY-MM-DD, e.g. 2021-06-30")
-    raise _Bad(f"{_cut(text)!r} is not a date", "write the date as YYYY-MM-DD, e.g. 2021-06-30 (2021/6/30 also works)")
+    raise BadCell(f"{_cut(text)!r} is not a date", "write the date as YYYY-MM-DD, e.g. 2021-06-30 (2021/6/30 also works)")
 
 
 def _cut(text: str, width: int = 60) -> str:

@@ -7,6 +7,12 @@ reads and checks every ledger — every cell, the SHACL shapes of the knowledge 
 ledger per zone and year — and reports every problem at once. Only when there is none does it write
 every evidence file of the run, and remove what they replace, in one journaled change (kb.files.commit):
 even `kill -9` leaves either the old files or the new ones, never half of each.
+
+A statistics table (统计表: one row per area and year, ledgers.statistics) is imported the same way, with
+the same guarantees; its observations go to kb/evidence/<table-id>.ttl too, and "one ledger per zone and
+year" is "one table per area and year" for it (a second table for an area and year needs --replace;
+--add, which would give an area two figures for one year, is refused). Its rows are of their own kind
+(qb:Observation), so a table and a zone's ledgers of the same zone and year never stand in each other's way.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from ..kb.load import KnowledgeBase, load, parse_turtle
 from ..kb.lock import KBLock
 from ..namespace import PKB, curie
 from . import limits
-from .convert import Converted, convert, ledger_id
-from .read import Ledger, read
+from .convert import Converted, ledger_id
+from .read import Ledger
+from .tables import DIMENSIONS, convert_table, read_table, words_of
 from .vocabulary import Vocabulary
 
 
@@ -46,6 +53,7 @@ class ImportResult:
     stored: str = ""  # the ledger file as the evidence records it (pkb:ledgerFile)
     sha256: str = ""
     notes: tuple[str, ...] = ()  # what the reader skipped or assumed, what the import replaced
+    table: str = "ledger"  # "ledger" (evidence items) or "statistics" (observations)
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
     if not path.is_file():
         raise LedgerError(f"no such ledger file: {path}", location=Location(shown),
                           hint="give the path of a .csv or .xlsx ledger")
-    ledger = read(path, vocabulary, shown)  # refuses a file over the size limit before reading it
+    ledger = read_table(path, vocabulary, shown)  # refuses a file over the size limit before reading it
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
@@ -89,12 +97,16 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
                           hint="give the path of a .csv or .xlsx ledger that you may read") from None
     stored = stored_name(kb.layout, path)
     defaults = {"year": str(year) if year else None, "kind": kind}
-    converted = convert(ledger, vocabulary, ledger_name=stored, defaults=defaults, sha256=digest)
+    converted = convert_table(ledger, vocabulary, ledger_name=stored, defaults=defaults, sha256=digest)
     graph = converted.graph
+    notes = ledger.notes
+    if ledger.table == "statistics" and kind:
+        notes += (f"--kind {kind} does not apply to a statistics table (its rows are figures, not evidence items): ignored",)
+    zone_property, year_property = words_of(ledger, vocabulary).dimensions
     zone_years: dict = {}
     kinds: dict = {}
     for item in converted.rows:
-        key = (graph.value(item, PKB.zone), int(graph.value(item, PKB.year)))
+        key = (graph.value(item, zone_property), int(graph.value(item, year_property)))
         zone_years[key] = zone_years.get(key, 0) + 1
         kinds.setdefault(key, set()).update(graph.objects(item, RDF.type))
     lid = ledger_id(path)
@@ -102,7 +114,7 @@ def prepare(kb: KnowledgeBase, path: Path, vocabulary: Vocabulary, *, year: int 
     result = ImportResult(
         ledger_id=lid, source=shown, target=target, graph_name=kb.layout.relative(target),
         items=len(converted.rows), zones=tuple(sorted({curie(z) for z, _y in zone_years})),
-        years=tuple(sorted({y for _z, y in zone_years})), stored=stored, sha256=digest, notes=ledger.notes)
+        years=tuple(sorted({y for _z, y in zone_years})), stored=stored, sha256=digest, notes=notes, table=ledger.table)
     return Prepared(result, graph, ledger, converted, zone_years, kinds)
 
 
@@ -211,13 +223,14 @@ def _check(kb: KnowledgeBase, prepared: list[Prepared], vocabulary: Vocabulary) 
         if found is None:
             continue
         item, row = found
-        column = _column_for(violation.path, vocabulary)
+        words = words_of(item.ledger, vocabulary)
+        column = _column_for(violation.path, words)
         key = (item.result.source, row, column, violation.message)
         if key in seen:
             continue
         seen.add(key)
         problems.append(item.ledger.problem(row, column, violation.message, "correct the row and import again",
-                                            header=item.ledger.header(column, vocabulary) if column else None))
+                                            header=item.ledger.header(column, words) if column else None))
     return problems
 
 
@@ -275,14 +288,18 @@ class _Held:
     zone_years: dict = field(default_factory=dict)  # (zone, year) → items
     kinds: dict = field(default_factory=dict)  # (zone, year) → the evidence classes of its rows
     items: dict = field(default_factory=dict, repr=False)  # (zone, year) → item IRIs
+    table: str = "ledger"  # or "statistics": its items are observations (of area and year)
 
 
 _HELD = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 SELECT ?item ?file ?zone ?year ?kind WHERE {
-  ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year ; a ?kind .
+  { ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year ; a ?kind }
+  UNION { ?item pkb:ledgerRow ?row ; pkb:refArea ?zone ; pkb:refYear ?year ; a ?kind }
   OPTIONAL { ?item pkb:ledgerFile ?file }
 }"""
+# the items of an import: …/evidence/<ledger-id>/r<row> of a ledger, …/observation/<table-id>/r<row> of a table
+_ITEM_FOLDERS = {"/evidence/": "ledger", "/observation/": "statistics"}
 
 
 def _shared(one, other) -> set:
@@ -293,14 +310,15 @@ def _shared(one, other) -> set:
 
 
 def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
-    """The imported ledgers by id, read from the evidence items (…/evidence/<ledger-id>/r<row>)."""
+    """The imported ledgers and statistics tables by id, read from their items."""
     held: dict[str, _Held] = {}
     for row in kb.query(_HELD):
         iri = str(row.item)
-        if "/evidence/" not in iri:
+        folder = next((f for f in _ITEM_FOLDERS if f in iri), None)
+        if folder is None:
             continue
-        lid = unquote(iri.rsplit("/evidence/", 1)[1].rsplit("/", 1)[0])
-        entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl"))
+        lid = unquote(iri.rsplit(folder, 1)[1].rsplit("/", 1)[0])
+        entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl", table=_ITEM_FOLDERS[folder]))
         entry.file = entry.file or (str(row.file) if row.file is not None else None)
         key = (URIRef(str(row.zone)), int(row.year.toPython()))
         entry.kinds.setdefault(key, set()).add(URIRef(str(row.kind)))
@@ -343,9 +361,15 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
             for other in held.values():
                 if other.ledger_id != lid:
                     kept_before |= {(other.ledger_id, zy) for zy in _shared(same, other)}
+        statistics = item.result.table == "statistics"
         for other in prepared[:index]:
             overlap = _shared(other, item)
-            if overlap and not add:
+            if overlap and statistics:
+                problems.append(LedgerError(
+                    f"this table and {other.result.source} both give the figures of {_zone_years(kb, overlap)}; a "
+                    "statistics table has one row per area and year, and so does the knowledge base", location=where,
+                    hint="import the one whose figures are right (or merge them into one table)"))
+            elif overlap and not add:
                 problems.append(LedgerError(
                     f"this ledger and {other.result.source} both hold {_zone_years(kb, overlap)}; an office keeps one "
                     "ledger per zone and year", location=where,
@@ -357,12 +381,20 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
             if not overlap:
                 continue
             shown = f"{other.file or other.ledger_id} ({kb.layout.relative(other.evidence)})"
-            if add:
+            if statistics and not replace:
+                problems.append(LedgerError(
+                    f"the figures of {_zone_years(kb, overlap)} already come from another statistics table: {shown}; "
+                    "the knowledge base keeps one observation per area and year", location=where,
+                    hint="give --replace if this table's figures take the place of that table's for these areas and "
+                         "years (they are removed from it)" + ("; --add cannot keep two sets of figures for one area "
+                                                               "and year" if add else "")))
+            elif add:
                 notes.setdefault(lid, []).append(f"added beside {shown} for {_zone_years(kb, overlap)}")
             elif replace:
                 for zy in overlap:  # the rows of the kinds this ledger now holds for that zone and year
                     removals.setdefault(other.ledger_id, {}).setdefault(zy, set()).update(item.kinds[zy])
-                notes.setdefault(lid, []).append(f"replaces {shown} for {_zone_years(kb, {z: other.zone_years[z] for z in overlap})}")
+                replaced = overlap if statistics else {z: other.zone_years[z] for z in overlap}  # a table: one row each
+                notes.setdefault(lid, []).append(f"replaces {shown} for {_zone_years(kb, replaced)}")
             else:
                 counted = {z: other.zone_years[z] for z in overlap}
                 problems.append(LedgerError(
@@ -373,36 +405,48 @@ def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bo
                          "both then count)"))
     if problems:
         raise LedgerErrors(problems, limit=limits.MAX_ERRORS)
-    changes = [files.FileChange(p.result.target, _turtle(p.graph, p.result.stored)) for p in prepared]
+    changes = [files.FileChange(p.result.target, _turtle(p.graph, p.result.stored, p.result.table)) for p in prepared]
     for lid, zone_years in sorted(removals.items()):
         changes.append(_without(held[lid], zone_years))
     return changes, notes
 
 
+# how the messages about an empty file name each kind of table, what it holds and what a row is
+_EMPTY_WORDS = {"ledger": ("ledger", "the evidence", "that evidence", "one row per evidence item", "template.xlsx"),
+                "statistics": ("table", "the figures", "those figures", "one row per area and year",
+                               "statistics-template.xlsx")}
+
+
 def _empty(kb: KnowledgeBase, item: Prepared, same: _Held | None) -> LedgerError:
     where = Location(item.result.source)
+    table, held, those, rows, template = _EMPTY_WORDS[item.result.table]
     if same is not None and same.zone_years:
+        # a statistics table has one row per area and year: no counts
+        zone_years = set(same.zone_years) if item.result.table == "statistics" else same.zone_years
         return LedgerError(
-            f"the ledger has no rows, and importing it would delete the evidence its earlier import holds: "
-            f"{_zone_years(kb, same.zone_years)} in {kb.layout.relative(same.evidence)}", location=where,
+            f"the {table} has no rows, and importing it would delete {held} its earlier import holds: "
+            f"{_zone_years(kb, zone_years)} in {kb.layout.relative(same.evidence)}", location=where,
             hint="check that you picked the right file and that its rows are on the sheet that is read; to remove "
-                 f"that evidence on purpose, delete {kb.layout.relative(same.evidence)}")
-    return LedgerError("the ledger has no rows below its header: nothing to import", location=where,
-                       hint="fill in one row per evidence item below the header row (see kb/ledgers/template.xlsx)")
+                 f"{those} on purpose, delete {kb.layout.relative(same.evidence)}")
+    return LedgerError(f"the {table} has no rows below its header: nothing to import", location=where,
+                       hint=f"fill in {rows} below the header row (see kb/ledgers/{template})")
 
 
 def _without(held: _Held, removed: dict) -> files.FileChange:
     """The change that removes a ledger's rows of some kinds for some zones and years ((zone, year) → kinds):
     its file rewritten, or deleted when no row is left."""
     graph = parse_turtle(held.evidence, held.evidence.name)
+    zone_property, year_property = DIMENSIONS[held.table]
     for item in list(graph.subjects(PKB.ledgerRow)):
-        zone, year = graph.value(item, PKB.zone), graph.value(item, PKB.year)
+        zone, year = graph.value(item, zone_property), graph.value(item, year_property)
         kinds = removed.get((URIRef(str(zone)), int(year.toPython())), set())
         if kinds & set(graph.objects(item, RDF.type)):
+            for source in list(graph.objects(item, PKB.figureSource)):  # where an observation's figures came from
+                graph.remove((source, None, None))
             graph.remove((item, None, None))
     if not any(True for _ in graph.subjects(PKB.ledgerRow)):
         return files.FileChange(held.evidence, None)
-    return files.FileChange(held.evidence, _turtle(graph, held.file or held.ledger_id))
+    return files.FileChange(held.evidence, _turtle(graph, held.file or held.ledger_id, held.table))
 
 
 def _zone_years(kb: KnowledgeBase, zone_years) -> str:
@@ -418,16 +462,17 @@ def _zone_years(kb: KnowledgeBase, zone_years) -> str:
 def evidence_text(item: Prepared) -> str:
     """The Turtle an import writes for a ledger: a header naming the ledger, then its evidence.
     `policykb generate` writes its evidence files with this too, so they are what an import would write."""
-    return _turtle_text(item.graph, item.result.stored)
+    return _turtle_text(item.graph, item.result.stored, item.result.table)
 
 
-def _turtle(graph: Graph, stored: str) -> bytes:
-    return _turtle_text(graph, stored).encode("utf-8")
+def _turtle(graph: Graph, stored: str, table: str = "ledger") -> bytes:
+    return _turtle_text(graph, stored, table).encode("utf-8")
 
 
-def _turtle_text(graph: Graph, stored: str) -> str:
-    return (f"# Evidence imported by `policykb import` from the ledger {stored}.\n"
-            f"# Do not edit: change the ledger and import it again (the import replaces this file).\n\n"
+def _turtle_text(graph: Graph, stored: str, table: str = "ledger") -> str:
+    what, source = ("Observations", "statistics table") if table == "statistics" else ("Evidence", "ledger")
+    return (f"# {what} imported by `policykb import` from the {source} {stored}.\n"
+            f"# Do not edit: change the {source} and import it again (the import replaces this file).\n\n"
             + graph.serialize(format="turtle"))
 
 

@@ -7,6 +7,10 @@ skipped with a note, a zone cell merged over several rows applies to each of the
 Excel on Chinese Windows (GB18030/GBK) is read as such. What cannot be read right — a cell right of the
 last header, a formula whose value was never stored, an error value, a cell longer than Excel allows —
 is a problem of its row and column, collected with every other problem of the ledger.
+
+Two kinds of table are read alike: evidence ledgers (台账) and statistics tables (统计表, one row per area
+and year). Given the words of both, the reader takes the kind whose columns the header row names; a
+statistics table's measure headers carry their unit in brackets (税收（亿元）), which is kept as typed.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ from pathlib import Path
 from ..errors import LedgerError, Location
 from ..kb.names import norm
 from . import limits
+from .units import split_unit
 from .vocabulary import Column, Vocabulary
 from .xlsx import ErrorValue, Formula, Workbook, sheets_in_order
 
 RUNNING_NUMBER = ("序号", "no", "no.", "#", "seq", "编号")  # a running number, as forms have: ignored
 TOTAL_WORDS = ("合计", "总计", "小计", "共计", "total", "sum")
 NOTE_WORDS = ("注", "说明", "备注", "填表说明", "填报说明", "note", "notes")
-LEDGER_SHEETS = ("台账", "ledger")
+LEDGER_SHEETS = ("台账", "ledger", "统计表", "statistics")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class Ledger:
     notes: tuple[str, ...] = ()
     problems: tuple[LedgerError, ...] = ()
     unknown_headers: tuple[str, ...] = ()  # headers of the header row that name no column
+    header_row: int | None = None  # the spreadsheet row of the header
+    table: str = "ledger"  # the kind of table: "ledger" (evidence) or "statistics" (the vocabulary's `table`)
 
     def header(self, column: str, vocabulary: Vocabulary | None = None) -> str:
         """The header the office typed for a column; for a column the ledger lacks, the template's header."""
@@ -81,8 +88,13 @@ class Ledger:
         return LedgerError(message, location=Location(self.name, row, where), hint=hint)
 
 
-def read(path: Path, vocabulary: Vocabulary, shown: str | None = None) -> Ledger:
-    """Read a CSV or XLSX ledger; raises LedgerError when the file as a whole cannot be read."""
+def read(path: Path, vocabulary, shown: str | None = None) -> Ledger:
+    """Read a CSV or XLSX ledger; raises LedgerError when the file as a whole cannot be read.
+
+    `vocabulary` is the words of one kind of table, or a tuple of several (evidence ledger, statistics
+    table): the first whose columns the header row names most is used, and `Ledger.table` says which.
+    """
+    vocabularies = vocabulary if isinstance(vocabulary, tuple) else (vocabulary,)
     shown = shown or str(path)
     path = Path(path)
     try:
@@ -97,10 +109,10 @@ def read(path: Path, vocabulary: Vocabulary, shown: str | None = None) -> Ledger
                                "split it into several files (one per zone and year is best)")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        grid, encoding, notes = _read_csv(path, shown, vocabulary)
-        return _table(path, shown, vocabulary, grid, None, encoding, notes, {})
+        grid, encoding, notes = _read_csv(path, shown)
+        return _table(path, shown, _kind_of(grid, vocabularies), grid, None, encoding, notes, {})
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, shown, vocabulary)
+        return _read_xlsx(path, shown, vocabularies)
     if suffix in (".xls", ".et", ".ods", ".numbers", ".wps"):
         raise LedgerError(f"policykb reads .xlsx workbooks and .csv files, not {suffix}", location=Location(shown),
                           hint="open it in Excel, WPS or LibreOffice and save it as Excel Workbook (.xlsx) or CSV UTF-8")
@@ -112,7 +124,7 @@ def read(path: Path, vocabulary: Vocabulary, shown: str | None = None) -> Ledger
 # CSV: the encoding, then the cells
 # ---------------------------------------------------------------------------------------------
 
-def _read_csv(path: Path, shown: str, vocabulary: Vocabulary):
+def _read_csv(path: Path, shown: str):
     raw = path.read_bytes()
     text, encoding = _decode(raw, shown)
     notes = []
@@ -209,17 +221,18 @@ def _in_gb2312(char: str) -> bool:
 # XLSX: the sheet that holds the ledger
 # ---------------------------------------------------------------------------------------------
 
-def _read_xlsx(path: Path, shown: str, vocabulary: Vocabulary) -> Ledger:
+def _read_xlsx(path: Path, shown: str, vocabularies: tuple) -> Ledger:
     with Workbook(path, shown) as book:
         candidates = list(sheets_in_order(book, LEDGER_SHEETS))
         if not candidates:
             raise LedgerError("the workbook has no visible sheet", location=Location(shown),
                               hint="unhide the ledger sheet (right-click a sheet tab → Unhide) and save again")
-        chosen = None
+        chosen, vocabulary = None, vocabularies[0]
         for sheet in candidates:
             head = book.rows(sheet, stop_after=limits.HEADER_SEARCH_ROWS)
-            if _find_header(head.rows, vocabulary) is not None:
-                chosen = sheet
+            found = _kind_of(head.rows, vocabularies, found_only=True)
+            if found is not None:
+                chosen, vocabulary = sheet, found
                 break
         notes = []
         if chosen is None:
@@ -232,7 +245,8 @@ def _read_xlsx(path: Path, shown: str, vocabulary: Vocabulary) -> Ledger:
     if not grid:
         raise LedgerError(f"sheet {chosen.name} is empty", location=Location(shown),
                           hint="start with a header row; see kb/ledgers/template.xlsx")
-    grid, merged_notes = _fill_merged(grid, sheet.merged, _find_header(grid, vocabulary))
+    found = _find_header(grid, vocabulary)
+    grid, merged_notes = _fill_merged(grid, sheet.merged, found[0] if found else None)
     return _table(path, shown, vocabulary, grid, chosen.name, None, notes + merged_notes, sheet.beyond)
 
 
@@ -294,25 +308,49 @@ def _header_lookup(vocabulary: Vocabulary) -> dict[str, Column]:
     return {_header_key(h): c for h, c in vocabulary.by_header.items()}
 
 
-def _find_header(grid, vocabulary: Vocabulary) -> int | None:
-    """The index in `grid` of the header row: among the first rows, the first whose cells are mostly known headers."""
+def _column_of(key: str, lookup: dict[str, Column]) -> Column | None:
+    """The column a header names: by a header it accepts, or — for a measure of a statistics table, whose header
+    names its unit (税收（亿元）) — by the name before the unit. The unit itself is checked when the cells are
+    converted; any other column's header must be one it accepts, whole (金额（万元） is not 金额（元）)."""
+    column = lookup.get(key)
+    if column is None:
+        name, unit = split_unit(key)
+        column = lookup.get(_header_key(name)) if unit is not None else None
+        if column is not None and column.unit is None:
+            return None
+    return column
+
+
+def _find_header(grid, vocabulary: Vocabulary) -> tuple[int, int] | None:
+    """The header row: among the first rows, the first whose cells are mostly known headers, as (its index in
+    `grid`, how many known headers it has)."""
     lookup = _header_lookup(vocabulary)
     for index, (_number, cells) in enumerate(grid[:limits.HEADER_SEARCH_ROWS]):
         texts = [v for v in cells.values() if isinstance(v, str)]
-        known = sum(1 for t in texts if _header_key(t) in lookup or _header_key(t) in RUNNING_NUMBER)
+        known = sum(1 for t in texts if _column_of(_header_key(t), lookup) is not None or _header_key(t) in RUNNING_NUMBER)
         if known >= 2 and known * 2 >= len(cells):
-            return index
+            return index, known
     return None
+
+
+def _kind_of(grid, vocabularies: tuple, *, found_only: bool = False):
+    """The vocabulary whose columns the header row names most (the first on a tie, or when no header row is
+    found, unless `found_only`)."""
+    best, most = (None if found_only else vocabularies[0]), 0
+    for vocabulary in vocabularies:
+        found = _find_header(grid, vocabulary)
+        if found is not None and found[1] > most:
+            best, most = vocabulary, found[1]
+    return best
 
 
 def _table(path: Path, shown: str, vocabulary: Vocabulary, grid, sheet: str | None, encoding: str | None,
            notes: list, beyond: dict) -> Ledger:
     lookup = _header_lookup(vocabulary)
-    header_index = _find_header(grid, vocabulary)
+    found = _find_header(grid, vocabulary)
+    header_index = found[0] if found else 0
     problems: list[LedgerError] = []
     draft = Ledger(path, shown, (), (), sheet=sheet, encoding=encoding)
-    if header_index is None:
-        header_index = 0
     for number, cells in grid[:header_index]:
         words = " ".join(str(v) for v in cells.values())
         notes.append(f"row {number}: skipped what stands above the header row ({_shorten(words)})")
@@ -326,13 +364,14 @@ def _table(path: Path, shown: str, vocabulary: Vocabulary, grid, sheet: str | No
                                           "type the header as text", letter=_letter(index)))
             continue
         key = _header_key(title)
-        column = lookup.get(key)
+        column = _column_of(key, lookup)
         if column is None and key in RUNNING_NUMBER:
             continue
         if column is None:
             unknown.append(title.strip())
             problems.append(draft.problem(header_row, None, f"unknown column {title.strip()!r}",
-                                          _unknown_header_hint(key, lookup, encoding, first=len(unknown) == 1),
+                                          _unknown_header_hint(key, lookup, encoding, first=len(unknown) == 1,
+                                                               table=vocabulary.table),
                                           letter=_letter(index)))
             continue
         if column.name in headers:
@@ -372,7 +411,7 @@ def _table(path: Path, shown: str, vocabulary: Vocabulary, grid, sheet: str | No
         if row_cells:
             rows.append(LedgerRow(number, row_cells))
     return Ledger(path, shown, tuple(columns.values()), tuple(rows), headers, letters, sheet, encoding,
-                  tuple(notes), tuple(problems), tuple(unknown))
+                  tuple(notes), tuple(problems), tuple(unknown), header_row, vocabulary.table)
 
 
 def _one_cell(ledger: Ledger, number: int, name: str, value, problems: list) -> str | None:
@@ -422,11 +461,14 @@ def _is_note(text: str) -> bool:
     return bool(_NOTE.match(text.strip()))
 
 
-def _unknown_header_hint(key: str, lookup: dict[str, Column], encoding: str | None, *, first: bool) -> str:
+def _unknown_header_hint(key: str, lookup: dict[str, Column], encoding: str | None, *, first: bool,
+                         table: str = "ledger") -> str:
     """Did you mean …: the known headers most like it (类别 → 类型), then, once per ledger, where the columns are listed."""
     scored = []
+    name, unit = split_unit(key)
     for known, column in lookup.items():
-        ratio = difflib.SequenceMatcher(None, key, known).ratio()
+        # a measure's header with a unit (税费（万元）) is compared by its name with the measures' names
+        ratio = difflib.SequenceMatcher(None, name if unit and column.unit else key, known).ratio()
         if ratio >= 0.5:
             scored.append((ratio, len(_common_prefix(key, known)), known, column))
     scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
@@ -439,12 +481,20 @@ def _unknown_header_hint(key: str, lookup: dict[str, Column], encoding: str | No
             break
     hint = f"did you mean {' or '.join(close)}?" if close else "no known column is like it."
     if first:
-        hint += (" The columns and the headers they accept are listed in kb/ledgers/README.md (开发区, 年度, 类型, 举措, "
-                 "金额（元）, …); a column kept only for the office's own use must go, or become the one 备注 column")
+        hint += _COLUMNS_LISTED[table]
         if encoding == "big5":
             hint += ("; the file was read as Big5 (traditional Chinese), but headers and names are written in "
                      "simplified Chinese (开发区, 类型): save the file as CSV UTF-8 with those headers")
     return hint
+
+
+_COLUMNS_LISTED = {
+    "ledger": (" The columns and the headers they accept are listed in kb/ledgers/README.md (开发区, 年度, 类型, 举措, "
+               "金额（元）, …); a column kept only for the office's own use must go, or become the one 备注 column"),
+    "statistics": (" The columns of a statistics table and the headers they accept are listed in kb/ledgers/README.md "
+                   "(地区, 年度, 税收（万元）, 用地面积（亩）, …); a column kept only for the office's own use must go, or "
+                   "become the one 备注 column"),
+}
 
 
 def _common_prefix(a: str, b: str) -> str:

@@ -15,8 +15,9 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from ..kb.load import KnowledgeBase
 from ..kb.names import NAMED_CLASSES, NameIndex, norm
-from ..namespace import PKB
+from ..namespace import PKB, QB
 from ..rules.vocabulary import kind_classes
+from .units import Unit, Units
 
 FIRST_YEAR = 2013  # the first pilot free trade zone (Shanghai) opened in 2013
 REQUIRED = ("zone", "year", "kind")
@@ -33,10 +34,14 @@ class Column:
     aliases: tuple[str, ...]
     checks: URIRef | None = None  # the measure's property that the cells must agree with
     header: str = ""  # the header a blank template gives the column (pkb:ledgerHeader)
+    unit: URIRef | None = None  # a statistics table's measure: the unit it is recorded in; its header names one
 
 
 class Vocabulary:
     """The words a ledger may use, read from the ontology and the knowledge base."""
+
+    table = "ledger"
+    dimensions = (PKB.zone, PKB.year)  # what makes "one ledger per zone and year"
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
@@ -55,6 +60,11 @@ class Vocabulary:
         if kind not in self._indexes:
             self._indexes[kind] = NameIndex(self.kb, kind)
         return self._indexes[kind]
+
+    @cached_property
+    def statistics(self) -> StatisticsVocabulary:
+        """The words of a statistics table (统计表), the other kind of table `policykb import` reads."""
+        return StatisticsVocabulary(self)
 
     @cached_property
     def measure_facts(self) -> dict[tuple[URIRef, URIRef], set]:
@@ -169,3 +179,94 @@ _KIND_ORDER = ["mechanism", "work-plan", "ledger-system", "replication", "own-pl
 _SAMPLE_ZONES = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 SELECT ?z WHERE { ?z pkb:sampleData true }"""
+
+
+class StatisticsVocabulary:
+    """The words of a statistics table (统计表): one row per area and year, one column per measure of the zone
+    economy cube, each measure's header naming its unit. Columns, headers and units come from the ontology
+    (pkb:statisticsColumn, pkb:ledgerAlias, pkb:unitMeasure, the units of measure and their factors)."""
+
+    table = "statistics"
+    dimensions = (PKB.refArea, PKB.refYear)  # what makes "one table per area and year"
+
+    def __init__(self, ledgers: Vocabulary):
+        self.kb = ledgers.kb
+        self.ledgers = ledgers
+        ontology = self.kb.ontology
+        self.units = Units(ontology)
+        self.columns: dict[str, Column] = {}
+        for prop, name in ontology.subject_objects(PKB.statisticsColumn):
+            aliases = tuple(sorted(str(a) for a in ontology.objects(prop, PKB.ledgerAlias)))
+            header = ontology.value(prop, PKB.ledgerHeader)
+            unit = ontology.value(prop, PKB.unitMeasure)
+            datatype = ("area" if prop == PKB.refArea else "year" if prop == PKB.refYear else
+                        "measure" if unit is not None else "rate" if ontology.value(prop, PKB.rateFrom) else "string")
+            self.columns[str(name)] = Column(str(name), prop, datatype, None, aliases,
+                                             header=str(header) if header is not None else (aliases[0] if aliases else str(name)),
+                                             unit=unit)
+        self.by_header = {}
+        for column in self.columns.values():
+            for header in (column.name, *column.aliases):
+                self.by_header[norm(header)] = column
+        measures = {c.prop for c in self.columns.values() if c.datatype == "measure"}
+        # the data structure whose measures the columns are: every imported table is a data set of it
+        self.structure = next((s for s in sorted(ontology.subjects(RDF.type, QB.DataStructureDefinition))
+                               if measures <= set(ontology.objects(s, QB.component / QB.measure))), None)
+        self.area_class = ontology.value(self.structure, PKB.areaClass) if self.structure is not None else None
+        # the order of the columns in a template: the structure's components (qb:order), then the rate and the note
+        order = {}
+        for component in ontology.objects(self.structure, QB.component) if self.structure is not None else ():
+            prop = ontology.value(component, QB.dimension) or ontology.value(component, QB.measure)
+            rank = ontology.value(component, QB.order)
+            if prop is not None and rank is not None:
+                order[prop] = int(rank)
+        last = {"rate": 1000, "string": 1001}
+        self.ordered = sorted(self.columns.values(),
+                              key=lambda c: (order.get(c.prop, last.get(c.datatype, 999)), c.name))
+        # the words that name "the province of the table's zones" in the area column (全省)
+        self.province_words = {norm(str(w)) for w in ontology.objects(PKB.Province, PKB.ledgerAlias)}
+
+    @property
+    def sample_zones(self) -> set:
+        return self.ledgers.sample_zones
+
+    def zones(self):
+        return self.ledgers.index("zone")
+
+    def unit(self, column: Column) -> Unit | None:
+        """The unit a measure column is recorded in."""
+        return self.units.by_iri.get(column.unit) if column.unit is not None else None
+
+    @cached_property
+    def provinces(self) -> dict[str, URIRef]:
+        """The provinces by every name they go by (浙江省, 浙江, Zhejiang, place:zhejiang)."""
+        words = {}
+        for row in self.kb.query(_PROVINCES):
+            province = URIRef(str(row.province))
+            for word in (str(row.word), str(province).rsplit("/", 1)[-1]):
+                words.setdefault(norm(word), province)
+        return words
+
+    @cached_property
+    def province_of(self) -> dict[URIRef, URIRef]:
+        """Each zone's province (pkb:inProvince)."""
+        return {URIRef(str(r.zone)): URIRef(str(r.province)) for r in self.kb.query(_ZONE_PROVINCE)}
+
+    def area_choices(self) -> list[str]:
+        """What a blank template's drop-down list offers in the area column: the zones of the structure's area
+        class by their Chinese names, then the word for the province (全省)."""
+        names = sorted(str(r.name) for r in self.kb.query(_AREA_NAMES, {"class": self.area_class})) if self.area_class else []
+        province = sorted(str(w) for w in self.kb.ontology.objects(PKB.Province, PKB.ledgerAlias))
+        return names + province
+
+
+_PROVINCES = """
+PREFIX pkb:  <https://w3id.org/policykb/def#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?province ?word WHERE { ?province a pkb:Province ; skos:prefLabel|skos:altLabel|skos:notation ?word }"""
+_ZONE_PROVINCE = """
+PREFIX pkb: <https://w3id.org/policykb/def#>
+SELECT ?zone ?province WHERE { ?zone pkb:inProvince ?province ; a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* pkb:Zone }"""
+_AREA_NAMES = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?name WHERE { ?zone a ?class ; skos:prefLabel ?name FILTER (lang(?name) = "zh") }"""

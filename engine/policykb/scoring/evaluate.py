@@ -17,7 +17,7 @@ from ..kb.load import KnowledgeBase
 from ..rules import expr
 from ..rules import formula as formulas
 from ..rules.model import Indicator, Scheme
-from .facts import EvidenceItem, FactReader, FactSet, ZoneInfo, observations_for
+from .facts import EvidenceItem, FactReader, FactSet, FigureSource, ZoneInfo, observations_for
 from .matcher import Matcher
 
 REWARD_NONE, EXCLUDED, NO_DATA = "none", "excluded", "no-data"
@@ -57,6 +57,7 @@ class ObservationUse:
     area: str
     year: int
     value: Decimal
+    source: FigureSource | None = None  # the statistics table's cell the figure was imported from
 
 
 @dataclass(frozen=True)
@@ -423,6 +424,7 @@ def rank_and_decide(scheme: Scheme, scored: list[ZoneScore], matcher: Matcher) -
 
 def _evaluate_formulas(reader: FactReader, scheme: Scheme, year: int, zones) -> Evaluation:
     observations = reader.observations()
+    sources = reader.figure_sources()
     per_zone: dict[str, list[IndicatorScore]] = {z.iri: [] for z in zones}
     for ind in scheme.indicators:
         exact: dict[str, Decimal] = {}
@@ -430,7 +432,8 @@ def _evaluate_formulas(reader: FactReader, scheme: Scheme, year: int, zones) -> 
         terms = ind.formula.terms()
         for zone in zones:
             data, used = observations_for(observations, zone, year, terms)
-            uses = tuple(ObservationUse(t.text, area, y, data.values[t]) for t, (area, y) in used.items())
+            uses = tuple(ObservationUse(t.text, area, y, data.values[t], sources.get((area, y, t.measure)))
+                         for t, (area, y) in used.items())
             try:
                 value = formulas.evaluate(ind.formula, data)
             except formulas.NotComputable as exc:

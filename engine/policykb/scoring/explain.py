@@ -147,8 +147,8 @@ def _indicator(ind: IndicatorScore, year: int, quote=lambda iri: None, sources: 
     if ind.formula:
         out.update({"formula": ind.formula, "value": ind.value, "exact": ind.exact, "unit": ind.unit,
                     "rank": ind.rank, "not_computable": ind.not_computable, "arithmetic": ind.arithmetic,
-                    "observations": [{"term": o.term, "observation_of": curie(o.area), "year": o.year, "value": o.value}
-                                     for o in ind.observations]})
+                    "observations": [{"term": o.term, "observation_of": curie(o.area), "year": o.year, "value": o.value,
+                                      "source": _figure_source(o.source)} for o in ind.observations]})
     else:
         out.update({
             "max": ind.max, "cap": ind.cap, "points_before_cap": ind.raw, "points": ind.points,
@@ -185,6 +185,27 @@ def _item(item) -> dict:
             "ledger_file": item.ledger_file, "ledger_row": item.ledger_row}
 
 
+def _figure_source(source) -> dict | None:
+    """Where an imported figure came from, as data: table, row, column, as written, the conversion."""
+    if source is None:
+        return None
+    return {"table": source.table, "row": source.row, "column": source.column, "header": source.header,
+            "as_written": source.written, "unit_as_written": source.written_unit, "factor": source.factor,
+            "exchange_rate": source.rate, "rate_applied": source.rate_applied, "value": source.value,
+            "unit": source.unit}
+
+
+def _figure_text(f: dict) -> str:
+    """kb/…/统计表.xlsx row 4, column C 税收（亿元）: 6 亿元 × 10000 = 60000 万元 (× the row's rate, if any)."""
+    column = f"column {f['column']} {f['header']}" if f.get("column") else f"column {f['header']}"
+    written = f"{_s(f['as_written'])} {f['unit_as_written']}"
+    steps = f" × {_s(f['factor'])}" if f["factor"] != 1 or f.get("exchange_rate") is not None else ""
+    if f.get("exchange_rate") is not None:
+        steps += f" {f['rate_applied']} {_s(f['exchange_rate'])} (the row's exchange rate, yuan per US dollar)"
+    how = f"{written}{steps} = {_s(f['value'])} {f['unit'] or ''}".rstrip() if steps else f"{written} as written"
+    return f"{f['table']} row {f['row']}, {column}: {how}"
+
+
 def _s(value) -> str:
     if value is None:
         return "—"
@@ -204,8 +225,10 @@ def text_trace(data: dict) -> str:
                                                        if ind["value"] is not None else f"not computable ({ind['not_computable']})")
             lines += [head, f"  rule {ind['rule']}  clause {ind['source']}", *clause, f"  formula {ind['formula']}",
                       f"  {ind['arithmetic']}"]
-            lines += [f"  uses {o['term']} = {_s(o['value'])} (observation of {o['observation_of']}, {o['year']})"
-                      for o in ind["observations"]]
+            for o in ind["observations"]:
+                lines.append(f"  uses {o['term']} = {_s(o['value'])} (observation of {o['observation_of']}, {o['year']})")
+                if o.get("source"):
+                    lines.append(f"    from {_figure_text(o['source'])}")
             if ind["rank"] is not None:
                 lines.append(f"  rank {ind['rank']}")
         else:

@@ -11,6 +11,10 @@ a linked resource's field (`measure.scope`), or a derived fact computed by a que
 Where the knowledge base does not say a measure's field but the evidence row does (a ledger's 范围
 column for a catalogue measure whose scope nobody recorded: pkb:measureProperty links the two), the row's
 claim stands in for it and the item records the field as claimed, not verified.
+
+Observations (the figures formula indicators read) come with their sources where they were imported from
+a statistics table: the table, row and column of each figure and how it was converted
+(queries/figure-sources.rq), so that a trace can name them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Mapping
 from rdflib import URIRef
 from rdflib.namespace import RDF
 
-from ..errors import Location, TurtleSyntaxError
+from ..errors import LayoutError, Location, TurtleSyntaxError
 from ..kb.load import KnowledgeBase
 from ..kb.queries import parse_query_file
 from ..namespace import PKB, curie
@@ -99,6 +103,24 @@ class EvidenceItem:
     def fact(self) -> dict:
         return {fact_key(k): v for k, v in self.fields.items()} | {"id": self.id, "kind": self.kind,
                                                                    "zone": self.zone, "year": self.year}
+
+
+@dataclass(frozen=True)
+class FigureSource:
+    """Where an imported figure came from: the table, row and column, the number and unit as written, and the
+    factor (and exchange rate) that made it the figure recorded, in the measure's unit."""
+
+    table: str
+    row: int
+    column: str | None  # the column letter
+    header: str  # as the table has it, unit included: 税收（亿元）
+    written: Decimal
+    written_unit: str
+    factor: Decimal
+    rate: Decimal | None
+    rate_applied: str | None  # "×" (US dollars to yuan) or "÷" (yuan to US dollars)
+    value: Decimal
+    unit: str | None
 
 
 @dataclass(frozen=True)
@@ -310,6 +332,28 @@ class FactReader:
             figures = found.setdefault((area, self._whole(obs, year, "pkb:refYear")), {})
             if prop is not None and prop in names:
                 figures[names[prop]] = Decimal(str(value))
+        return found
+
+
+    def figure_sources(self) -> dict[tuple[str, int, str], FigureSource]:
+        """The source of every imported figure by (area, year, measure fact name)."""
+        names = {str(prop): name for name, prop in self.vocabulary.properties.items()}
+        path = self.kb.layout.queries / "figure-sources.rq"
+        if not path.is_file():  # a --kb folder with its own queries/, copied before the query was added
+            raise LayoutError(f"{path} is missing: formula indicators read where each figure came from with it",
+                              location=Location(self.kb.layout.relative(path)),
+                              hint="copy queries/figure-sources.rq of the bundled knowledge base into that folder")
+        query = parse_query_file(path, "queries/figure-sources.rq")
+        found = {}
+        for (area, year, prop, value, unit, table, row, column, header, written, written_unit, factor,
+             rate) in self.kb.store.select(query.text):
+            if prop not in names:
+                continue
+            value, written, factor = Decimal(str(value)), Decimal(str(written)), Decimal(str(factor))
+            rate = Decimal(str(rate)) if rate is not None else None
+            applied = None if rate is None else "×" if written * factor * rate == value else "÷"
+            found[(area, self._whole(area, year, "pkb:refYear"), names[prop])] = FigureSource(
+                table, int(row), column, header, written, written_unit, factor, rate, applied, value, unit)
         return found
 
 

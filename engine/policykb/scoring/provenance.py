@@ -134,6 +134,9 @@ def inputs(kb: KnowledgeBase, evaluation: Evaluation, at: str | None = None) -> 
     for r in kb.query(_LEDGERS, {"year": Literal(evaluation.year)}):
         if str(r.zone) in zones:
             by_zone.setdefault(str(r.zone), set()).add(str(r.file))
+    for zone in evaluation.zones:  # the statistics tables a zone's formulas read figures from (its own, the province's)
+        for ind in zone.indicators:
+            by_zone.setdefault(zone.zone.iri, set()).update(o.source.table for o in ind.observations if o.source)
     ledger_names = sorted(set().union(*by_zone.values())) if by_zone else []
     imported = {str(r.file): str(r.sha256) for r in kb.query(_IMPORTED)}
     ledgers = []
