@@ -37,7 +37,7 @@ def test_a_bad_row_stops_the_import_with_row_column_and_hint(cli, kb_dir, tmp_pa
     assert result.err.splitlines()[1].startswith(f"{ledger}:3:{case['column']}: "), result.err
     assert case["message"] in result.err
     assert "hint:" in result.err and str(case["hint"]) in result.err
-    assert "1 problem(s) in 1 ledger(s); nothing was imported" in result.err
+    assert "1 problem(s) in 1 file; nothing was imported" in result.err
     assert _snapshot(kb_dir / "kb") == before  # nothing half-written
 
 

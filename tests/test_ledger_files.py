@@ -26,7 +26,7 @@ def snapshot(directory: Path) -> dict:
 
 
 def problems_listed(err: str) -> int:
-    match = re.search(r"(\d+) problem\(s\) in \d+ ledger\(s\); nothing was imported", err)
+    match = re.search(r"(\d+) problem\(s\) in \d+ files?; nothing was imported", err)
     return int(match.group(1)) if match else 0
 
 
@@ -94,7 +94,7 @@ def test_every_bad_cell_is_reported_up_to_a_limit_and_the_rest_counted(cli, kb_d
     ledger.write_text("开发区,年度,类型,事项名称,金额（元）\n" + "\n".join(rows) + "\n", encoding="utf-8")
     result = cli("import", ledger, "--kb", kb_dir)
     assert result.code == 1
-    assert "150 problem(s) in 1 ledger(s); nothing was imported" in result.err
+    assert "150 problem(s) in 1 file; nothing was imported" in result.err
     assert result.err.count("is not a number") == limits.MAX_ERRORS == 100
     assert f"{ledger}:101:金额（元）: '99万' is not a number" in result.err  # the 100th, in row order
     assert "… and 50 more problem(s), not shown" in result.err
@@ -107,7 +107,7 @@ def test_problems_of_several_ledgers_are_reported_together(cli, kb_dir, tmp_path
     before = snapshot(kb_dir / "kb")
     result = cli("import", first, second, "--kb", kb_dir)
     assert result.code == 1
-    assert "2 problem(s) in 2 ledger(s)" in result.err
+    assert "2 problem(s) in 2 files" in result.err
     assert result.err.index(f"{first}:2:举措") < result.err.index(f"{second}:2:金额（元）")
     assert snapshot(kb_dir / "kb") == before
 
@@ -169,5 +169,5 @@ def test_a_row_far_down_a_long_ledger_is_checked_against_the_shapes_too(cli, kb_
     ledger.write_text("开发区,年度,类型,事项名称,金额（元）\n" + "\n".join(rows) + "\n", encoding="utf-8")
     result = cli("import", ledger, "--kb", kb_dir)
     assert result.code == 1
-    assert "1 problem(s) in 1 ledger(s)" in result.err
+    assert "1 problem(s) in 1 file" in result.err
     assert f"{ledger}:230:金额（元）: A 财政支持 row needs the amount received in 金额（元）" in result.err

@@ -173,7 +173,8 @@ class LedgerErrors(PolicyKBError):
         self.errors = list(errors)
         self.limit = limit
         files = {e.location.file for e in self.errors if e.location and e.location.file}
-        super().__init__(f"{len(self.errors)} problem(s) in {max(len(files), 1)} ledger(s); nothing was imported")
+        noun = "file" if len(files) == 1 else "files"  # a ledger or a statistics table
+        super().__init__(f"{len(self.errors)} problem(s) in {max(len(files), 1)} {noun}; nothing was imported")
 
     def __str__(self) -> str:
         lines = [self.message + ":"] + [str(e) for e in self.errors[: self.limit]]

@@ -84,9 +84,14 @@ def _strip_comments(text: str) -> str:
 def parse_query_file(path: Path, name: str | None = None) -> NamedQuery:
     """Read a .rq file and its header; a malformed header or query names the file and line.
 
-    Parsing SPARQL takes rdflib about 0.1 s a query, so a file is parsed once per process until it changes.
+    A file is parsed once per process until it changes.
     """
-    stat = Path(path).stat()
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        raise QueryError(f"no query file {name or path}", location=Location(name or str(path)),
+                         hint="a --kb folder with its own queries/ must hold every query of the bundled library "
+                              "(copy the bundled queries/ folder), or leave queries/ out to use the bundled one") from None
     return _parse_query_file(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size, name or str(path))
 
 
