@@ -180,12 +180,14 @@ def run_query(kb, query, bindings) -> int:
 
 
 def measure_queries(kb_dir: Path, repeat: int, profile: str | None) -> None:
+    from policykb.kb.names import indexes
     from policykb.kb.queries import bind, library
 
     kb = load_kb(kb_dir)
+    names = indexes(kb)  # parameters typed zone, document, place … are resolved as `policykb query` does
     for name, query in sorted(library(kb.layout.queries).items()):
         params = library_params(query, f"syn:zone-{ZONE_CODE.removeprefix('syn-')}", "syn:measure-001")
-        bindings = bind(query, params)
+        bindings = bind(query, params, names)
         start, cpu = time.perf_counter(), time.process_time()
         rows = run_query(kb, query, bindings)
         first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -366,10 +368,13 @@ def measure_oxigraph(kb_dir: Path, repeat: int, profile: str | None) -> None:
         store.load(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri(),
                    to_graph=ox.NamedNode(path.resolve().as_uri()))
     emit({"load": time.perf_counter() - start, "load_cpu": time.process_time() - cpu, "triples": len(store)})
+    from policykb.kb.names import indexes
+
+    names = indexes(load_kb(kb_dir))  # zone, document, place … parameters resolved as `policykb query` does
     for name, query in sorted(library(layout.queries).items()):
         params = library_params(query, f"syn:zone-{ZONE_CODE.removeprefix('syn-')}", "syn:measure-001")
         # the query text the engine itself sends to Oxigraph: parameters bound as VALUES (kb.sparql)
-        text = sparql.bind(query.text, bind(query, params), PREFIX_MAP)
+        text = sparql.bind(query.text, bind(query, params, names), PREFIX_MAP)
         times, rows = [], 0
         for _ in range(max(1, repeat)):
             start = time.perf_counter()
