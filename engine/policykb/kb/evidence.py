@@ -101,8 +101,7 @@ def zones_in(entries: Entries) -> list[str]:
 
 class EvidenceIndex:
     """The evidence items of a store's graphs, read from the index files in `folder` (or, for a graph that
-    has none yet, from the store, then written). Items of graphs already read are kept in memory, so a
-    long-running process reads only what changed."""
+    has none yet, from the store, then written); without a folder they are kept in memory."""
 
     def __init__(self, folder: Path | None):
         self.folder = Path(folder) if folder is not None else None
@@ -125,7 +124,9 @@ class EvidenceIndex:
         out = {}
         wanted = manifest if names is None else {n: manifest[n] for n in names if n in manifest}
         for name, info in wanted.items():
-            key = f"{name}\0{info.digest}" if info.digest else None
+            # kept in memory only without a folder (a knowledge base in memory): a quarter of a million items
+            # would otherwise stay in memory long after the scores they gave are kept (scoring.board)
+            key = f"{name}\0{info.digest}" if info.digest and self.folder is None else None
             cached = self._memory.get(key) if key else None
             if cached is None:
                 cached = self._read(info.digest)

@@ -228,6 +228,7 @@ def _open_disk(layout: Layout, scan: sync.Scan, lock: KBLock, progress, verify: 
 
             sync.apply(writer, todo, fresh=fresh, progress=progress, on_loaded=indexed)
             index.flush()
+            writer.write_manifest_file()
             writer.close()
         except BaseException:
             if writer is not None:

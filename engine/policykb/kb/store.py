@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import queue
 import threading
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from .terms import _ox_named, plain, to_ox, to_rdflib
 
 GRAPH_BASE = "urn:policykb:graph:"
 MANIFEST_GRAPH = "urn:policykb:manifest"
+MANIFEST_FILE = "manifest.json"  # the manifest of a published generation, beside its files
 QUERY_BASE = BASE  # relative IRIs in a query resolve against https://w3id.org/policykb/
 PREFIX_MAP = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
 _SOURCE_FILE, _SHA256, _TRIPLES = str(PKB.sourceFile), str(PKB.sha256), str(PKB.tripleCount)
@@ -248,6 +251,7 @@ class OxigraphStore:
                                hint="delete the folder (it is derived from the Turtle files and is rebuilt by the "
                                     "next command) and run the command again") from None
         self._names: list[str] | None = None
+        self._manifest: dict[str, GraphInfo] | None = None
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -258,6 +262,17 @@ class OxigraphStore:
         return list(self._names)
 
     def manifest(self) -> dict[str, GraphInfo]:
+        """Graph name → what its source was (kept: the store changes only through this object, or not at all
+        when it is a published generation opened read-only)."""
+        if self._manifest is None:
+            self._manifest = self._read_manifest()
+        return dict(self._manifest)
+
+    def _read_manifest(self) -> dict[str, GraphInfo]:
+        if self.read_only and self.path is not None:
+            kept = read_manifest_file(self.path / MANIFEST_FILE)
+            if kept is not None:
+                return kept
         found: dict[str, dict] = {}
         for quad in self._store.quads_for_pattern(None, None, None, _ox_named(MANIFEST_GRAPH)):
             name = graph_name(quad.subject.value)
@@ -348,7 +363,7 @@ class OxigraphStore:
         self._store.load(data, format=ox.RdfFormat.TURTLE, base_iri=base, to_graph=graph)
         triples = sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
         self._remember(name, digest, triples)
-        self._names = None
+        self._names = self._manifest = None
         return triples
 
     def bulk_load_sources(self, sources: Iterable, *, chunk_bytes: int = 32 * 2**20,
@@ -408,7 +423,7 @@ class OxigraphStore:
         finally:
             chunks.put(None)
             worker.join()
-        self._names = None
+        self._names = self._manifest = None
         if failure:
             raise failure[0]
 
@@ -423,14 +438,14 @@ class OxigraphStore:
         if not digest:  # a graph made in memory: its content is its identity
             digest = hashlib.sha256("\n".join(sorted(str(q) for q in quads)).encode("utf-8")).hexdigest()
         self._remember(name, digest, len(graph))
-        self._names = None
+        self._names = self._manifest = None
 
     def remove(self, name: str) -> None:
         self._writable()
         self._forget(name)
         self._store.remove_graph(_ox_named(GRAPH_BASE + name)) if self._store.contains_named_graph(
             _ox_named(GRAPH_BASE + name)) else None
-        self._names = None
+        self._names = self._manifest = None
 
     def copy_into(self, other: "OxigraphStore", names: Iterable[str]) -> None:
         """Copy graphs (with their manifest entries) into another store (a scratch copy for rule tests)."""
@@ -442,7 +457,17 @@ class OxigraphStore:
             other._store.extend(ox.Quad(q.subject, q.predicate, q.object, target) for q in self.quads(name))
             info = manifest.get(name)
             other._remember(name, info.digest if info else "", info.triples if info else 0)
-        other._names = None
+        other._names = other._manifest = None
+
+    def write_manifest_file(self) -> None:
+        """Keep the manifest beside the store's files (a generation about to be published): readers of the
+        generation then read it without scanning the manifest graph."""
+        if self.path is None:
+            return
+        data = {name: [info.digest, info.triples] for name, info in sorted(self.manifest().items())}
+        temp = self.path / (MANIFEST_FILE + ".tmp")
+        temp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(temp, self.path / MANIFEST_FILE)
 
     def flush(self) -> None:
         if self.path is not None and not self.read_only:
@@ -452,6 +477,15 @@ class OxigraphStore:
         """Let go of the database (RocksDB keeps its files locked while a Store object lives)."""
         self.flush()
         self._store = None  # type: ignore[assignment]
+
+
+def read_manifest_file(path: Path) -> dict[str, GraphInfo] | None:
+    """A manifest kept beside a generation's files, or None when there is none (or it cannot be read)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {name: GraphInfo(name, str(digest), int(triples)) for name, (digest, triples) in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def rdflib_graph(quads: Iterable) -> Graph:

@@ -46,7 +46,7 @@ class Scan:
     strays: tuple[Path, ...]  # temporary files of a change a dead process left behind
 
 
-def _walk(folder: Path, strays: list[Path]) -> Iterable[Path]:
+def _walk(folder: str, strays: list[Path]) -> Iterable[str]:
     """Turtle files under `folder`, sorted, skipping hidden files and folders (state, temporary files)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -58,28 +58,30 @@ def _walk(folder: Path, strays: list[Path]) -> Iterable[Path]:
                 strays.append(Path(entry.path))
             continue
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path), strays)
+            yield from _walk(entry.path, strays)
         elif entry.name.endswith(".ttl") and entry.is_file():
-            yield Path(entry.path)
+            yield entry.path
 
 
 def scan(layout: Layout, *, verify: bool = False) -> Scan:
     """Every Turtle file of the knowledge base (the ontology without its shapes, then kb/) with its digest;
     `verify` hashes every file even when its size and time are unchanged."""
     strays: list[Path] = []
-    paths = [p for p in sorted(layout.ontology.glob("*.ttl")) if p.name != SHAPES_FILE and not p.name.startswith(".")]
-    paths += list(_walk(layout.kb, strays))
+    paths = [str(p) for p in sorted(layout.ontology.glob("*.ttl")) if p.name != SHAPES_FILE and not p.name.startswith(".")]
+    paths += list(_walk(str(layout.kb), strays))
     cache_path = layout.state_dir / _STAT_CACHE
     try:
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         cache = {}
+    root = str(layout.root) + os.sep
     fresh = {}
     sources = []
     for path in paths:
-        name = layout.relative(path)
+        # a name relative to the layout's root, as messages show it (string work: thousands of files)
+        name = path[len(root):].replace(os.sep, "/") if path.startswith(root) else layout.relative(Path(path))
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError as exc:
             raise StorageError.from_os(exc, name, "read the knowledge base's files") from None
         key = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
@@ -93,9 +95,9 @@ def scan(layout: Layout, *, verify: bool = False) -> Scan:
                                         location=Location(name),
                                         hint="split it into several files (one per zone or ledger), or raise "
                                              "POLICYKB_MAX_TURTLE_BYTES")
-            digest = _digest(path, name)
+            digest = _digest(Path(path), name)
         fresh[name] = key + [digest]
-        sources.append(Source(name, path, digest, stat.st_size))
+        sources.append(Source(name, Path(path), digest, stat.st_size))
     if fresh != cache:
         _save_json(cache_path, fresh)
     return Scan(tuple(sources), tuple(strays))

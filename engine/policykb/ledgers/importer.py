@@ -148,7 +148,18 @@ def import_ledgers(kb: KnowledgeBase, paths, *, year: int | None = None, kind: s
         changes, notes = _plan(kb, prepared, replace=replace, add=add)
         if write:
             files.commit(kb.layout.kb, changes)
+    if write and changes:
+        _bring_store_in_step(kb, f"import {names}")
     return [_with_notes(p.result, notes.get(p.result.ledger_id, [])) for p in prepared]
+
+
+def _bring_store_in_step(kb: KnowledgeBase, doing: str) -> None:
+    """Load the new evidence into the store now, indexing it (the facts compiled once, at import), so that the
+    next command finds the store ready; the files are written, so a failure here only costs that command."""
+    if getattr(kb.store, "path", None) is not None:  # the on-disk store: a new generation
+        load(kb.layout, doing=doing).close()
+    else:  # a memory or remote store, in place
+        load(kb.layout, store=kb.store, doing=doing)
 
 
 def import_ledger(kb: KnowledgeBase, path: Path, **options) -> ImportResult:
@@ -291,11 +302,13 @@ class _Held:
     table: str = "ledger"  # or "statistics": its items are observations (of area and year)
 
 
+# the items ledgers hold for one zone (bound): an import reads the ledgers of its own zones and of its own
+# name (_rows_in), never every ledger of the country
 _HELD = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
 SELECT ?item ?file ?zone ?year ?kind WHERE {
-  { ?item pkb:ledgerRow ?row ; pkb:zone ?zone ; pkb:year ?year ; a ?kind }
-  UNION { ?item pkb:ledgerRow ?row ; pkb:refArea ?zone ; pkb:refYear ?year ; a ?kind }
+  { ?item pkb:zone ?zone ; pkb:ledgerRow ?row ; pkb:year ?year ; a ?kind }
+  UNION { ?item pkb:refArea ?zone ; pkb:ledgerRow ?row ; pkb:refYear ?year ; a ?kind }
   OPTIONAL { ?item pkb:ledgerFile ?file }
 }"""
 # the items of an import: …/evidence/<ledger-id>/r<row> of a ledger, …/observation/<table-id>/r<row> of a table
@@ -309,29 +322,51 @@ def _shared(one, other) -> set:
     return {zy for zy in one.zone_years if zy in other.zone_years and one.kinds.get(zy, set()) & other.kinds.get(zy, set())}
 
 
-def _held_ledgers(kb: KnowledgeBase) -> dict[str, _Held]:
-    """The imported ledgers and statistics tables by id, read from their items."""
+def _held_ledgers(kb: KnowledgeBase, zones, graphs) -> dict[str, _Held]:
+    """The imported ledgers and statistics tables that hold rows of `zones` or stand in `graphs` (the evidence
+    files the import would write), by id, read from their items."""
     held: dict[str, _Held] = {}
-    for row in kb.query(_HELD):
-        iri = str(row.item)
+    rows = [(str(r.item), r.file, str(r.zone), r.year, str(r.kind))
+            for zone in sorted(zones) for r in kb.query(_HELD, {"zone": URIRef(str(zone))})]
+    rows += [row for name in sorted(graphs) if name in kb.store.manifest() for row in _rows_in(kb, name)]
+    for iri, file, zone, year, kind in dict.fromkeys(rows):
         folder = next((f for f in _ITEM_FOLDERS if f in iri), None)
         if folder is None:
             continue
         lid = unquote(iri.rsplit(folder, 1)[1].rsplit("/", 1)[0])
         entry = held.setdefault(lid, _Held(lid, kb.layout.kb / "evidence" / f"{lid}.ttl", table=_ITEM_FOLDERS[folder]))
-        entry.file = entry.file or (str(row.file) if row.file is not None else None)
-        key = (URIRef(str(row.zone)), int(row.year.toPython()))
-        entry.kinds.setdefault(key, set()).add(URIRef(str(row.kind)))
+        entry.file = entry.file or (str(file) if file is not None else None)
+        key = (URIRef(zone), int(str(year)))
+        entry.kinds.setdefault(key, set()).add(URIRef(kind))
         entry.items.setdefault(key, set()).add(iri)
         entry.zone_years[key] = len(entry.items[key])
     return held
+
+
+_ZONE_OF = {str(PKB.zone): "zone", str(PKB.refArea): "zone", str(PKB.year): "year", str(PKB.refYear): "year",
+            str(PKB.ledgerFile): "file", str(PKB.ledgerRow): "row", str(RDF.type): "kind"}
+
+
+def _rows_in(kb: KnowledgeBase, name: str) -> list[tuple]:
+    """The ledger rows one evidence file holds, as (item, file, zone, year, kind), from its graph's statements
+    (a query over every graph for one file's rows is slow in the embedded store)."""
+    found: dict[str, dict] = {}
+    for quad in kb.store.quads(name):
+        role = _ZONE_OF.get(quad.predicate.value)
+        if role is not None:
+            values = found.setdefault(quad.subject.value, {})
+            values.setdefault(role, set()).add(quad.object.value)
+    return [(item, next(iter(v.get("file", ())), None), zone, year, kind)
+            for item, v in found.items() if "row" in v
+            for zone in v.get("zone", ()) for year in v.get("year", ()) for kind in v.get("kind", ())]
 
 
 def _plan(kb: KnowledgeBase, prepared: list[Prepared], *, replace: bool, add: bool):
     """The files to write and delete, and a note per ledger of what it replaced; raises LedgerErrors for a
     ledger that would wipe evidence, take another ledger's name, or join another ledger's zone and year
     without --replace or --add."""
-    held = _held_ledgers(kb)
+    held = _held_ledgers(kb, {zone for p in prepared for zone, _ in p.zone_years},
+                         {p.result.graph_name for p in prepared})
     problems: list[LedgerError] = []
     notes: dict[str, list[str]] = {}
     removals: dict[str, set] = {}

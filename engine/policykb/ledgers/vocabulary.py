@@ -37,6 +37,21 @@ class Column:
     unit: URIRef | None = None  # a statistics table's measure: the unit it is recorded in; its header names one
 
 
+class SampleZones:
+    """`zone in sample_zones`: whether the knowledge base marks a zone (or area) as sample data, asked zone by
+    zone (a national knowledge base marks a quarter of a million evidence items too)."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self._known: dict[URIRef, bool] = {}
+
+    def __contains__(self, zone) -> bool:
+        zone = URIRef(str(zone))
+        if zone not in self._known:
+            self._known[zone] = bool(self.kb.query(_SAMPLE_ZONE, {"z": zone}).askAnswer)
+        return self._known[zone]
+
+
 class Vocabulary:
     """The words a ledger may use, read from the ontology and the knowledge base."""
 
@@ -53,7 +68,7 @@ class Vocabulary:
         self.kinds = self._kinds(kb.ontology)
         self.schemes, self.codes = self._schemes(kb)
         self._indexes: dict[str, NameIndex] = {}
-        self.sample_zones = {URIRef(str(r.z)) for r in kb.query(_SAMPLE_ZONES)}
+        self.sample_zones = SampleZones(kb)
 
     def index(self, kind: str) -> NameIndex:
         """Names of the zones, measures, documents or units (built when a ledger first needs them)."""
@@ -176,9 +191,9 @@ _KIND_ORDER = ["mechanism", "work-plan", "ledger-system", "replication", "own-pl
                "soe-operation", "market-hiring", "fiscal-support", "provincial-delegation", "city-delegation",
                "own-innovation", "pilot-offer", "provincial-promotion", "media-report", "comprehensive-ranking",
                "self-assessment", "progress-report", "information-report", "annual-summary"]
-_SAMPLE_ZONES = """
+_SAMPLE_ZONE = """
 PREFIX pkb: <https://w3id.org/policykb/def#>
-SELECT ?z WHERE { ?z pkb:sampleData true }"""
+ASK { ?z pkb:sampleData true }"""
 
 
 class StatisticsVocabulary:

@@ -62,6 +62,9 @@ class Scoreboard:
         self._loaded_from: Path | None = None
         self.changed: tuple[str, ...] = ()
         self.evaluation: Evaluation | None = None
+        self._reader: FactReader | None = None  # kept while the reference data stays the same
+        self._entries: dict[str, tuple[str, str]] = {}  # zone IRI → (inputs digest, its entry as JSON) on disk
+        self._reader_of: str | None = None
 
     # ---- the public steps ---------------------------------------------------------------------
 
@@ -72,13 +75,18 @@ class Scoreboard:
             self.evaluation = evaluate(kb, self.scheme, self.year)
             self.changed = tuple(z.zone.iri for z in self.evaluation.zones)
             return self.evaluation
-        reader = FactReader(kb, self.scheme)
+        reference = self._reference(kb)
+        if self._reader is None or self._reader_of != reference:
+            self._reader, self._reader_of = FactReader(kb, self.scheme), reference
+        else:
+            self._reader.rebind(kb)  # the same reference data: keep what the reader read of it
+        reader = self._reader
         zones = reader.zones()
         path = self._path(kb)
         if self.persist and path != self._loaded_from:
             self._kept.update(self._read(path, zones))
             self._loaded_from = path
-        inputs = self._inputs(kb, zones)
+        inputs = self._inputs(kb, zones, reference)
         stale = tuple(z for z in zones if self._kept.get(z.iri, ("",))[0] != inputs[z.iri])
         if stale:
             facts = reader.read(self.year, stale, graphs=self._graphs_of(kb, stale))
@@ -91,7 +99,7 @@ class Scoreboard:
         self.changed = tuple(z.iri for z in stale)
         matcher = matcher_for(self.scheme, self.year)
         # the zone information (labels, codes) comes from this knowledge base, not from the kept scores
-        current = [replace(self._kept[z.iri][1], zone=z) for z in zones]
+        current = [kept if (kept := self._kept[z.iri][1]).zone == z else replace(kept, zone=z) for z in zones]
         ranked = rank_and_decide(self.scheme, current, matcher)
         self.evaluation = Evaluation(self.scheme, self.year, tuple(ranked), matcher.compiled())
         if self.persist and stale:
@@ -104,7 +112,7 @@ class Scoreboard:
         ranked = next(z for z in evaluation.zones if z.zone.iri == zone)
         if self.scheme.scored_by_formula:
             return ranked
-        reader = FactReader(kb, self.scheme)
+        reader = self._reader if self._reader is not None and self._reader.kb is kb else FactReader(kb, self.scheme)
         info = next(z for z in reader.zones() if z.iri == zone)
         facts = reader.read(self.year, (info,), graphs=self._graphs_of(kb, (info,)))
         full = self._score(facts)[zone]
@@ -123,8 +131,8 @@ class Scoreboard:
 
     # ---- what a zone's score depends on -------------------------------------------------------
 
-    def _inputs(self, kb: KnowledgeBase, zones) -> dict[str, str]:
-        """Per zone, the digest of everything its score depends on (see the module docstring)."""
+    def _reference(self, kb: KnowledgeBase) -> str:
+        """The digest of the reference data: every graph that holds no evidence, and the fact queries."""
         manifest = kb.store.manifest()
         held = kb.evidence.zones(kb.store, manifest)
         reference = hashlib.sha256()
@@ -134,7 +142,13 @@ class Scoreboard:
         facts_dir = kb.layout.queries / "facts"
         for query in sorted(facts_dir.glob("*.rq")) if facts_dir.is_dir() else ():
             reference.update(query.read_bytes())
-        common = f"{CACHE_VERSION}\0{__version__}\0{self._rule_digest(kb)}\0{self.year}\0{reference.hexdigest()}"
+        return reference.hexdigest()
+
+    def _inputs(self, kb: KnowledgeBase, zones, reference: str) -> dict[str, str]:
+        """Per zone, the digest of everything its score depends on (see the module docstring)."""
+        manifest = kb.store.manifest()
+        held = kb.evidence.zones(kb.store, manifest)
+        common = f"{CACHE_VERSION}\0{__version__}\0{self._rule_digest(kb)}\0{self.year}\0{reference}"
         per_zone: dict[str, list[str]] = {}
         for name, zones_held in held.items():
             for zone in zones_held:
@@ -198,17 +212,26 @@ class Scoreboard:
                          self_total=sum(selfs, Decimal(0)) if selfs else None, no_data=no_data)
 
     def _write(self, path: Path) -> None:
-        """Best effort: kept scores only save time; a full or read-only disk means scoring again next time."""
-        zones = {}
-        for iri, (digest, score) in sorted(self._kept.items()):
-            zones[iri] = {"in": digest, "excluded": not score.eligible, "no_data": score.no_data,
-                          "ind": [[_text(i.raw), _text(i.points), _text(i.self_score)] for i in score.indicators]}
-        data = {"v": CACHE_VERSION, "scheme": self.scheme.id, "year": self.year,
-                "indicators": [i.code for i in self.scheme.indicators], "zones": zones}
+        """Best effort: kept scores only save time; a full or read-only disk means scoring again next time.
+        Each zone's entry is written out once, when the zone is scored, so that saving after one zone changed
+        costs little more than the bytes."""
+        entries = self._entries
+        for iri, (digest, score) in self._kept.items():
+            if entries.get(iri, ("",))[0] != digest:
+                entries[iri] = (digest, json.dumps(
+                    {"in": digest, "excluded": not score.eligible, "no_data": score.no_data,
+                     "ind": [[_text(i.raw), _text(i.points), _text(i.self_score)] for i in score.indicators]},
+                    ensure_ascii=False, separators=(",", ":")))
+        for iri in [k for k in entries if k not in self._kept]:
+            del entries[iri]
+        head = json.dumps({"v": CACHE_VERSION, "scheme": self.scheme.id, "year": self.year,
+                           "indicators": [i.code for i in self.scheme.indicators]}, ensure_ascii=False,
+                          separators=(",", ":"))[:-1]
+        zones = ",".join(f"{json.dumps(iri, ensure_ascii=False)}:{entry}" for iri, (_, entry) in sorted(entries.items()))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+            temp.write_text(head + ',"zones":{' + zones + "}}", encoding="utf-8")
             os.replace(temp, path)
             self._loaded_from = path
         except OSError:

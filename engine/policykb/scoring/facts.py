@@ -150,6 +150,11 @@ class FactReader:
         self.scheme = scheme
         self.vocabulary = vocabulary or RuleVocabulary.of(kb.ontology, kb.layout.queries / "facts")
         self._codes = {iri: code for iri, code in kb.store.select(_CODES)}
+        # what the reader keeps of the reference data, read the first time it is needed
+        self._zones: tuple[ZoneInfo, ...] | None = None
+        self._field_specs: list | None = None
+        self._labels: dict | None = None
+        self._zone_values: dict | None = None
         self._kinds = {str(cls): code for code, cls in self.vocabulary.kinds.items()}
         names = {str(prop): name for name, prop in self.vocabulary.properties.items()}
         self._numeric = {str(self.vocabulary.properties[n]) for n in self.vocabulary.numeric
@@ -188,10 +193,17 @@ class FactReader:
                                     hint="write the year as digits, e.g. 2021, and run policykb validate") from None
 
     def zones(self) -> tuple[ZoneInfo, ...]:
-        rows = self.kb.query(_ZONES, {"class": self.scheme.zones})
-        return tuple(ZoneInfo(str(r.zone), str(r.label or r.code or curie(r.zone)), str(r.code or curie(r.zone)),
-                              bool(r.sample and r.sample.toPython()), str(r.province) if r.province else None)
-                     for r in rows)
+        if self._zones is None:
+            rows = self.kb.query(_ZONES, {"class": self.scheme.zones})
+            self._zones = tuple(ZoneInfo(str(r.zone), str(r.label or r.code or curie(r.zone)),
+                                         str(r.code or curie(r.zone)), bool(r.sample and r.sample.toPython()),
+                                         str(r.province) if r.province else None) for r in rows)
+        return self._zones
+
+    def rebind(self, kb: KnowledgeBase) -> None:
+        """Read the evidence of another opening of the knowledge base whose reference data — every graph that
+        holds no evidence, which is all this reader keeps of it — is unchanged (scoring.board checks that)."""
+        self.kb = kb
 
     def read(self, year: int, zones: tuple[ZoneInfo, ...] | None = None, graphs=None) -> FactSet:
         """The facts of `zones` (default: every zone of the scheme) for a year: their evidence up to it, read
@@ -258,6 +270,11 @@ class FactReader:
     def _fields(self) -> list[tuple[str, str | None, dict | None, str | None]]:
         """Per field a rule reads: (path, the item's own property, else the linked property and the values
         of the linked resources, and the item's property that may claim the value)."""
+        if self._field_specs is None:
+            self._field_specs = self._read_fields()
+        return self._field_specs
+
+    def _read_fields(self) -> list[tuple[str, str | None, dict | None, str | None]]:
         props = self.vocabulary.properties
         out = []
         for path in sorted(self._paths()):
@@ -298,9 +315,23 @@ class FactReader:
         return values, frozenset(claims)
 
     def _measure_labels(self) -> dict[str, tuple[str | None, str | None]]:
-        return {m: (n, l) for m, n, l in self.kb.store.select(_MEASURES)}
+        if self._labels is None:
+            self._labels = {m: (n, l) for m, n, l in self.kb.store.select(_MEASURES)}
+        return self._labels
 
     def _zone_facts(self, zones) -> dict[str, dict]:
+        if self._zone_values is None:
+            self._zone_values = self._read_zone_values()
+        facts = {}
+        for z in zones:
+            fact = {"id": z.iri, "kind": "zone", "zone": z.iri}
+            for name, values in self._zone_values.items():
+                if values.get(z.iri) is not None:
+                    fact[fact_key(f"zone.{name}")] = values[z.iri]
+            facts[z.iri] = fact
+        return facts
+
+    def _read_zone_values(self) -> dict[str, dict]:
         derived_zone = {name: self._derived("zone", name) for (of, name) in self.vocabulary.derived if of == "zone"}
         # the zone's own properties that a rule reads as zone.<field> (e.g. an exclusion on zone.zone_level)
         for path in self.scheme.fields:
@@ -308,14 +339,7 @@ class FactReader:
             if link == "zone" and name in self.vocabulary.properties and name not in derived_zone:
                 prop = self.vocabulary.properties[name]
                 derived_zone[name] = {s: self.value(v, str(prop)) for s, v in self.kb.store.select(_VALUES, {"p": prop})}
-        facts = {}
-        for z in zones:
-            fact = {"id": z.iri, "kind": "zone", "zone": z.iri}
-            for name, values in derived_zone.items():
-                if values.get(z.iri) is not None:
-                    fact[fact_key(f"zone.{name}")] = values[z.iri]
-            facts[z.iri] = fact
-        return facts
+        return derived_zone
 
     def _derived(self, of: str, name: str) -> dict[str, object]:
         fact = self.vocabulary.derived[(of, name)]
