@@ -109,6 +109,8 @@ def _no_browser(what: str):
 
 @pytest.fixture(scope="session")
 def _browser():
+    """One headless Chromium for the whole test process (Playwright's sync API cannot be started twice in
+    one process), for the query page's tests and the static site's."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -120,7 +122,7 @@ def _browser():
             executable_path=BROWSER_PATH,
             # the flags keep Chromium from calling home (this machine has no network but loopback)
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"])
+                  "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"])
         yield browser
         browser.close()
 

@@ -12,12 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import tool
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-# as root, without the network: no sandbox, no background connections (notes in the README)
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +25,10 @@ def site(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = tool(os.environ.get("POLICYKB_CHROMIUM", "chromium"), "chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install '.[test]' installs playwright")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=FLAGS)
-        yield launched
-        launched.close()
+@pytest.fixture
+def browser(_browser):
+    """The one Chromium of this test process (conftest): Playwright's sync API runs once per process."""
+    return _browser
 
 
 @pytest.fixture

@@ -117,3 +117,19 @@ def test_a_ledger_imported_twice_under_two_names_is_flagged(cli, kb_dir, tmp_pat
     warnings = [w for w in __import__("json").loads(result.out) if w["shape"] == "queries/checks/evidence-repeated.rq"]
     assert len(warnings) == 61  # every row of fz-b's ledger (header = row 1, rows 2–62)
     assert any("fz-b-again.csv row 9 and kb/ledgers/sample/sample-2021-fz-b.csv row 9" in w["message"] for w in warnings)
+
+
+def test_statements_about_evidence_in_another_file_are_a_violation(cli, kb_dir):
+    # Scoring reads an evidence item from its own file only: a count written about fz-b's row 10 in a
+    # hand-written file would change nothing, so validate names both files and exits 1.
+    (kb_dir / "kb" / "sample" / "extra-facts.ttl").write_text(
+        "@prefix pkb: <https://w3id.org/policykb/def#> .\n"
+        "<https://w3id.org/policykb/sample/evidence/sample-2021-fz-b/r10> pkb:count 3 .\n",
+        encoding="utf-8")
+    result = cli("validate", "--kb", kb_dir, "--format", "json")
+    assert result.code == 1
+    found = [v for v in __import__("json").loads(result.out) if v["shape"] == "queries/checks/evidence-one-file.rq"]
+    assert len(found) == 1
+    assert found[0]["focus"].endswith("sample-2021-fz-b/r10")
+    assert "described in kb/evidence/sample-2021-fz-b.ttl, and kb/sample/extra-facts.ttl says more" in found[0]["message"]
+    assert "(pkb:count)" in found[0]["message"]

@@ -3,7 +3,6 @@ embedded store, kept in step with the files the same way."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess

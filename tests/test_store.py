@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 from decimal import Decimal
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest

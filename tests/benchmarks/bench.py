@@ -200,6 +200,15 @@ def measure_queries(kb_dir: Path, repeat: int, profile: str | None) -> None:
               "warm": statistics.median(warm) if warm else first})
         if profile and name == profile.split("=", 1)[0]:
             _profile(lambda: run_query(kb, query, bindings), profile.split("=", 1)[1])
+    # the integrity checks `policykb validate` runs (queries/checks/), each timed as the queries are: every
+    # one must grow linearly with the data, which the sizes of one run show
+    for name, check in sorted(library(kb.layout.queries / "checks").items()):
+        times, rows = [], 0
+        for _ in range(max(1, repeat)):
+            start = time.perf_counter()
+            rows = sum(1 for _ in kb.store.query(check.text, name=f"queries/checks/{name}.rq"))
+            times.append(time.perf_counter() - start)
+        emit({"check": name, "rows": rows, "first": times[0], "warm": statistics.median(times)})
 
 
 def read_facts(kb, scheme):
@@ -557,6 +566,9 @@ def figures(size: Size) -> dict[str, float]:
     queries = [q for q in size.data.get("queries", []) if "query" in q]
     if queries:
         out["queries"] = max(q["warm"] for q in queries)
+    checks = [q for q in size.data.get("queries", []) if "check" in q]
+    if checks:
+        out["checks"] = max(q["warm"] for q in checks)
     matching = next(iter(size.data.get("matching", [])), None)
     if matching:
         out["matching"] = matching["engine"] / matching["python"] if matching["python"] else math.inf
@@ -752,13 +764,26 @@ def report(sizes: list[Size], bundled: Run | None, args, started: float, load_be
                 cells.append(f"{rows}, {show(q['first'])}, {show(q['warm'])}, {show(o['warm']) if o else '—'}, "
                              f"{ratio(q['warm'], o['warm'] if o else None)}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    checks = sorted({q["check"] for s in sizes for q in s.data.get("queries", []) if "check" in q})
+    if checks:
+        lines += ["", "## Integrity checks", "",
+                  "Each query of queries/checks/ that `policykb validate` runs (the SHACL shapes apart), over the "
+                  "whole knowledge base in one process: violations found, the first run, the median of all runs; k "
+                  "is the growth exponent over the sizes (1 is linear).", "",
+                  "| check | " + " | ".join(f"{s.zones:,}: rows, first, median" for s in sizes) + " | k |",
+                  "| --- | " + " | ".join("---" for _ in sizes) + " | ---: |"]
+        for name in checks:
+            found = [next((q for q in s.data.get("queries", []) if q.get("check") == name), None) for s in sizes]
+            cells = [f"{q['rows']:,}, {show(q['first'])}, {show(q['warm'])}" if q else "—" for q in found]
+            k = exponent([(s.zones, q["warm"]) for s, q in zip(sizes, found) if q])
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {'—' if k is None else format(k, '.2f')} |")
     lines += ["", "## Growth", "",
               "The exponent k of time ∝ zones^k fitted over the sizes (least squares on log-log; k = 1 is linear), "
               "on CPU seconds where a fresh process was measured.", "", "| measurement | k |", "| --- | ---: |"]
     for key, label in (("generate_cpu", "generate"), ("build_cpu", "build"), ("score-first_cpu", "score, first"),
                        ("score_cpu", "score, unchanged"),
                        ("explain_cpu", "explain"), ("import_cpu", "import 100 rows"), ("change", "one row changed: re-score"),
-                       ("queries", "slowest library query (warm)"), ("read_facts", "read facts"),
+                       ("queries", "slowest library query (warm)"), ("checks", "slowest integrity check"), ("read_facts", "read facts"),
                        ("match_engine", "durable-rules matching"), ("oxigraph_load", "pyoxigraph load"), ("peak", "peak memory")):
         k = exponent([(s.zones, figures(s).get(key)) for s in sizes])
         lines.append(f"| {label} | {'—' if k is None else format(k, '.2f')} |")

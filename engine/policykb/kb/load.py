@@ -227,6 +227,8 @@ def _open_disk(layout: Layout, scan: sync.Scan, lock: KBLock, progress, verify: 
                     index.write(source.digest, items_of(quads if quads is not None else writer.quads(source.name)))
 
             sync.apply(writer, todo, fresh=fresh, progress=progress, on_loaded=indexed)
+            if fresh:
+                writer.optimize()  # a generation built in bulk is compacted once; later ones start from it
             index.flush()
             writer.write_manifest_file()
             writer.close()

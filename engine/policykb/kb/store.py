@@ -473,6 +473,13 @@ class OxigraphStore:
         if self.path is not None and not self.read_only:
             self._store.flush()
 
+    def optimize(self) -> None:
+        """Compact the database's files. A store filled by bulk_load_sources is left in many unsorted files,
+        and whole-store queries read it 2–3× slower until it is compacted (replication-counts at 2,600 zones:
+        50 s → 22 s on a slow machine of the project's kind); compacting costs about a fifth of the build."""
+        if self.path is not None and not self.read_only:
+            self._store.optimize()
+
     def close(self) -> None:
         """Let go of the database (RocksDB keeps its files locked while a Store object lives)."""
         self.flush()
