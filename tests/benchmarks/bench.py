@@ -515,7 +515,7 @@ def profile_missed(size: Size, kb: Path, missed: set[str], folder: Path, args) -
         elif name in ("matching", "change"):
             r = run(worker(name, kb, 1, "--profile-file", target), args.timeout)
         elif name == "queries":
-            slowest = max(size.data.get("queries", []), key=lambda q: q["warm"], default=None)
+            slowest = max((q for q in size.data.get("queries", []) if "query" in q), key=lambda q: q["warm"], default=None)
             if slowest is None:
                 continue
             r = run(worker("queries", kb, 1, "--profile-file", f"{slowest['query']}={target}"), args.timeout)
