@@ -147,3 +147,25 @@ def test_validate_lists_problems_as_tsv(cli):
     result = cli("validate", "--format", "tsv")
     assert result.code == 0, result.err
     assert result.out == "severity\tfile\tline\tfocus\tfocus_label\tpath\tvalue\tmessage\tshape\n"
+
+
+def test_the_command_table_names_what_each_module_registers():
+    from policykb.cli import COMMANDS, command_modules
+
+    for module in command_modules():
+        sub = argparse.ArgumentParser().add_subparsers()
+        module.register(sub)
+        assert set(sub.choices) == set(COMMANDS[module.__name__.rsplit(".", 1)[1]]), module.__name__
+
+
+def test_a_command_imports_only_its_own_module():
+    # `policykb score` starts without the report, endpoint and graph stacks (a fresh interpreter: this one
+    # has imported them already)
+    import subprocess
+    import sys
+
+    code = ("import sys; from policykb.cli import build_parser; p = build_parser(['score']); "
+            "print(sorted(m for m in ('matplotlib', 'uvicorn', 'networkx', 'openpyxl') if m in sys.modules)); "
+            "print(sorted(p._subparsers._group_actions[0].choices))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[]", "['explain', 'rules', 'score', 'test']"]

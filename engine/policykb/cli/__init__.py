@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from .. import __version__
 from ..errors import PolicyKBError
-from . import (
-    docscmds,
-    documentcmds,
-    gencmds,
-    graphcmds,
-    kbcmds,
-    ledgercmds,
-    publishcmds,
-    querycmds,
-    reportcmds,
-    scorecmds,
-    servecmds,
-)
 from .render import full_width
 
-# Each command module registers its sub-commands on the parser; order is the order of --help.
-COMMAND_MODULES = [kbcmds, ledgercmds, scorecmds, publishcmds, querycmds, graphcmds, reportcmds, documentcmds,
-                   docscmds, servecmds, gencmds]
+# The module of each group of sub-commands and the commands it registers; the order is the order of --help.
+# A command imports only its own module, so that `policykb score` does not pay for matplotlib, uvicorn or
+# networkx at start-up (tests/test_render.py checks this table against what the modules register).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "kbcmds": ("info", "validate"),
+    "ledgercmds": ("import", "template"),
+    "scorecmds": ("score", "explain", "test", "rules"),
+    "publishcmds": ("publish", "diff"),
+    "querycmds": ("query",),
+    "graphcmds": ("measures", "coverage", "gaps", "diffusion", "centrality"),
+    "reportcmds": ("duties", "not-replicated"),
+    "documentcmds": ("report",),
+    "docscmds": ("docs",),
+    "servecmds": ("serve",),
+    "gencmds": ("generate",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_modules(argv: list[str] | None = None) -> list:
+    """The modules to register: the one defining the command in argv, or all of them (no command, --help,
+    a mistyped command: argparse then lists or suggests every command)."""
+    first = next((a for a in argv if not a.startswith("-")), None) if argv else None
+    names = [name for name, commands in COMMANDS.items() if first in commands] or list(COMMANDS)
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policykb",
         description="A rules-engine policy knowledge base: FTZ reform measures, the zones that replicate "
@@ -37,13 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"policykb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     sub.required = True
-    for module in COMMAND_MODULES:
+    for module in command_modules(argv):
         module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         with full_width(getattr(args, "wide", False)):
