@@ -26,14 +26,9 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def browser(_browser):
-    """The one Chromium of this test process (conftest): Playwright's sync API runs once per process."""
-    return _browser
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+def page(_browser):
+    """A page with JavaScript off in the one Chromium of this test process (conftest)."""
+    context = _browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     yield context.new_page()
     context.close()
 
@@ -78,8 +73,8 @@ def test_a_zone_page_shows_the_form_the_trace_and_links_to_measures(site, page, 
     assert page.url.endswith("/zones/fz-b.html")
 
 
-def test_the_cjk_font_of_the_site_loads(site, browser):
-    context = browser.new_context(java_script_enabled=True)
+def test_the_cjk_font_of_the_site_loads(site, _browser):
+    context = _browser.new_context(java_script_enabled=True)
     page = context.new_page()
     page.goto((site / "index.html").as_uri())
     page.evaluate("document.fonts.ready")

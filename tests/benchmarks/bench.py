@@ -179,6 +179,19 @@ def run_query(kb, query, bindings) -> int:
     return len(list(kb.query(query.text, bindings)))
 
 
+def timed(call, runs: int) -> tuple[int, list[float], float]:
+    """Run `call` (which returns a row count) `runs` times: its rows, the wall seconds of each run and the
+    CPU seconds of the first."""
+    times, rows, first_cpu = [], 0, 0.0
+    for i in range(max(1, runs)):
+        start, cpu = time.perf_counter(), time.process_time()
+        rows = call()
+        times.append(time.perf_counter() - start)
+        if i == 0:
+            first_cpu = time.process_time() - cpu
+    return rows, times, first_cpu
+
+
 def measure_queries(kb_dir: Path, repeat: int, profile: str | None) -> None:
     from policykb.kb.names import indexes
     from policykb.kb.queries import bind, library
@@ -188,26 +201,22 @@ def measure_queries(kb_dir: Path, repeat: int, profile: str | None) -> None:
     for name, query in sorted(library(kb.layout.queries).items()):
         params = library_params(query, f"syn:zone-{ZONE_CODE.removeprefix('syn-')}", "syn:measure-001")
         bindings = bind(query, params, names)
-        start, cpu = time.perf_counter(), time.process_time()
-        rows = run_query(kb, query, bindings)
-        first, first_cpu = time.perf_counter() - start, time.process_time() - cpu
-        warm = []
-        for _ in range(max(0, repeat - 1)):
-            start = time.perf_counter()
-            run_query(kb, query, bindings)
-            warm.append(time.perf_counter() - start)
-        emit({"query": name, "params": params, "rows": rows, "first": first, "first_cpu": first_cpu,
-              "warm": statistics.median(warm) if warm else first})
+        rows, times, first_cpu = timed(lambda: run_query(kb, query, bindings), repeat)
+        emit({"query": name, "params": params, "rows": rows, "first": times[0], "first_cpu": first_cpu,
+              "warm": statistics.median(times[1:]) if len(times) > 1 else times[0]})
         if profile and name == profile.split("=", 1)[0]:
             _profile(lambda: run_query(kb, query, bindings), profile.split("=", 1)[1])
-    # the integrity checks `policykb validate` runs (queries/checks/), each timed as the queries are: every
-    # one must grow linearly with the data, which the sizes of one run show
+
+
+def measure_checks(kb_dir: Path, repeat: int, profile: str | None) -> None:
+    """The integrity checks `policykb validate` runs (queries/checks/), each over the whole store as validate
+    runs it: every one must grow linearly with the data, which the sizes of one run show."""
+    from policykb.kb.queries import library
+
+    kb = load_kb(kb_dir)
     for name, check in sorted(library(kb.layout.queries / "checks").items()):
-        times, rows = [], 0
-        for _ in range(max(1, repeat)):
-            start = time.perf_counter()
-            rows = sum(1 for _ in kb.store.query(check.text, name=f"queries/checks/{name}.rq"))
-            times.append(time.perf_counter() - start)
+        text, label = check.text, f"queries/checks/{name}.rq"
+        rows, times, _ = timed(lambda: sum(1 for _ in kb.store.query(text, name=label)), repeat)
         emit({"check": name, "rows": rows, "first": times[0], "warm": statistics.median(times)})
 
 
@@ -423,7 +432,7 @@ def _profile(call, target: str) -> None:
     profiler.dump_stats(target)
 
 
-WORKERS = {"queries": measure_queries, "matching": measure_matching, "change": measure_change,
+WORKERS = {"queries": measure_queries, "checks": measure_checks, "matching": measure_matching, "change": measure_change,
            "oxigraph": measure_oxigraph}
 
 
@@ -477,7 +486,7 @@ def measure_size(zones: int, folder: Path, args) -> Size:
     fresh("score-first", policykb("score", "--kb", kb, "--scheme", SCHEME, "--year", YEAR, "--format", "csv"))
     fresh("score", policykb("score", "--kb", kb, "--scheme", SCHEME, "--year", YEAR, "--format", "csv"), args.repeat)
     fresh("explain", policykb("explain", "--kb", kb, "--scheme", SCHEME, "--year", YEAR, ZONE_CODE), 1)
-    for name in ("oxigraph", "queries", "matching", "change"):
+    for name in ("oxigraph", "queries", "checks", "matching", "change"):
         r = fresh(name, worker(name, kb, args.repeat))
         size.data[name] = results(r)
     cut_ledger(kb, IMPORT_ZONE, IMPORT_ROWS)
@@ -515,7 +524,7 @@ def profile_missed(size: Size, kb: Path, missed: set[str], folder: Path, args) -
         elif name in ("matching", "change"):
             r = run(worker(name, kb, 1, "--profile-file", target), args.timeout)
         elif name == "queries":
-            slowest = max((q for q in size.data.get("queries", []) if "query" in q), key=lambda q: q["warm"], default=None)
+            slowest = max(size.data.get("queries", []), key=lambda q: q["warm"], default=None)
             if slowest is None:
                 continue
             r = run(worker("queries", kb, 1, "--profile-file", f"{slowest['query']}={target}"), args.timeout)
@@ -566,7 +575,7 @@ def figures(size: Size) -> dict[str, float]:
     queries = [q for q in size.data.get("queries", []) if "query" in q]
     if queries:
         out["queries"] = max(q["warm"] for q in queries)
-    checks = [q for q in size.data.get("queries", []) if "check" in q]
+    checks = size.data.get("checks", [])
     if checks:
         out["checks"] = max(q["warm"] for q in checks)
     matching = next(iter(size.data.get("matching", [])), None)
@@ -764,7 +773,7 @@ def report(sizes: list[Size], bundled: Run | None, args, started: float, load_be
                 cells.append(f"{rows}, {show(q['first'])}, {show(q['warm'])}, {show(o['warm']) if o else '—'}, "
                              f"{ratio(q['warm'], o['warm'] if o else None)}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    checks = sorted({q["check"] for s in sizes for q in s.data.get("queries", []) if "check" in q})
+    checks = sorted({q["check"] for s in sizes for q in s.data.get("checks", [])})
     if checks:
         lines += ["", "## Integrity checks", "",
                   "Each query of queries/checks/ that `policykb validate` runs (the SHACL shapes apart), over the "
@@ -773,7 +782,7 @@ def report(sizes: list[Size], bundled: Run | None, args, started: float, load_be
                   "| check | " + " | ".join(f"{s.zones:,}: rows, first, median" for s in sizes) + " | k |",
                   "| --- | " + " | ".join("---" for _ in sizes) + " | ---: |"]
         for name in checks:
-            found = [next((q for q in s.data.get("queries", []) if q.get("check") == name), None) for s in sizes]
+            found = [next((q for q in s.data.get("checks", []) if q["check"] == name), None) for s in sizes]
             cells = [f"{q['rows']:,}, {show(q['first'])}, {show(q['warm'])}" if q else "—" for q in found]
             k = exponent([(s.zones, q["warm"]) for s, q in zip(sizes, found) if q])
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {'—' if k is None else format(k, '.2f')} |")
